@@ -1,0 +1,90 @@
+// Who may call the API: trusted client networks (CIDR) or the API key in X-Api-Key, as Moonraker;
+// and which browser origins may call it cross-origin (Moonraker's cors_domains semantics).
+
+import { BlockList, isIP } from "node:net";
+import { timingSafeEqual } from "node:crypto";
+
+export const DEFAULT_TRUSTED = [
+  "127.0.0.0/8",
+  "::1/128",
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "169.254.0.0/16",
+  "fc00::/7",
+  "fe80::/10",
+];
+
+/** Strips the IPv4-mapped prefix a dual-stack socket reports (`::ffff:192.168.1.5`). */
+export function normalizeIp(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m ? m[1]! : ip;
+}
+
+/** Parses a CIDR list; throws an Error naming the bad entry. */
+export function parseTrusted(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [addr, prefixText] = entry.trim().split("/");
+    const family = isIP(addr ?? "");
+    if (!addr || family === 0) throw new Error(`not an IP address or CIDR range: '${entry}'`);
+    const type = family === 4 ? "ipv4" : "ipv6";
+    const max = family === 4 ? 32 : 128;
+    const prefix = prefixText === undefined ? max : Number(prefixText);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`bad prefix length in '${entry}'`);
+    list.addSubnet(addr, prefix, type);
+  }
+  return list;
+}
+
+export class AccessPolicy {
+  private readonly trusted: BlockList;
+  private readonly corsPatterns: RegExp[];
+
+  constructor(
+    trustedClients: readonly string[],
+    private readonly apiKey: string,
+    readonly corsDomains: readonly string[],
+  ) {
+    this.trusted = parseTrusted(trustedClients);
+    this.corsPatterns = corsDomains.map(corsPattern);
+  }
+
+  isTrusted(ip: string): boolean {
+    const addr = normalizeIp(ip);
+    const family = isIP(addr);
+    if (family === 0) return false;
+    return this.trusted.check(addr, family === 4 ? "ipv4" : "ipv6");
+  }
+
+  keyMatches(key: string | null | undefined): boolean {
+    if (!key || !this.apiKey) return false;
+    const a = Buffer.from(key);
+    const b = Buffer.from(this.apiKey);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  authorized(ip: string, key: string | null | undefined): boolean {
+    return this.isTrusted(ip) || this.keyMatches(key);
+  }
+
+  /** Whether a browser origin may call cross-origin. */
+  originAllowed(origin: string): boolean {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (this.corsPatterns.some((re) => re.test(origin) || re.test(url.host) || re.test(url.hostname))) return true;
+    // Moonraker: once any domain is configured, origins on trusted hosts are allowed too.
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    return this.corsDomains.length > 0 && isIP(host) !== 0 && this.isTrusted(host);
+  }
+}
+
+/** `*.local` -> /^.*\.local$/; a pattern with a scheme matches the whole origin, else the host. */
+export function corsPattern(domain: string): RegExp {
+  const escaped = domain.trim().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+  return new RegExp(`^${escaped}$`, "i");
+}

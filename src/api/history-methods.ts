@@ -1,0 +1,148 @@
+// server.history.*: Moonraker's history endpoints, quirks included (Part 2 §8-22 of the
+// reference): list order by job_id, limit <= 0 = all, strict before/since, uids echoed as sent.
+
+import type { HistoryStore } from "../history/store.js";
+import { parseJobId, type JobRecord } from "../history/types.js";
+import type { Args } from "./args.js";
+import { ApiError, badRequest, notFound } from "./errors.js";
+import type { ApiMethod } from "./methods.js";
+
+/** Decides `exists` for a job, on every read (file present and unchanged). */
+export type FileExistence = (filename: string, metadata: Record<string, unknown>) => boolean;
+
+export interface PresentedJob {
+  job_id: string;
+  user: string;
+  filename: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  print_duration: number;
+  total_duration: number;
+  filament_used: number;
+  metadata: Record<string, unknown>;
+  auxiliary_data: unknown[];
+  exists: boolean;
+  printlog: Record<string, unknown>;
+}
+
+/** A job in Moonraker's key order, with printlog's extras kept under their own key. */
+export function presentJob(job: JobRecord, exists: FileExistence, jobId = job.job_id): PresentedJob {
+  return {
+    job_id: jobId,
+    user: job.user,
+    filename: job.filename,
+    status: job.status,
+    start_time: job.start_time,
+    end_time: job.end_time,
+    print_duration: job.print_duration,
+    total_duration: job.total_duration,
+    filament_used: job.filament_used,
+    metadata: job.metadata ?? {},
+    auxiliary_data: job.auxiliary_data ?? [],
+    exists: exists(job.filename, job.metadata ?? {}),
+    printlog: {
+      paused: job.paused,
+      progress: job.progress,
+      filament_source: job.filament_source,
+      error_message: job.error_message,
+      last_checkpoint: job.last_checkpoint,
+      timeline: job.timeline,
+    },
+  };
+}
+
+/** Parses a uid as hex; a non-hex uid is a 400 (Moonraker answers 500 here). */
+function requireUid(args: Args): { uid: string; num: number } {
+  const uid = args.str("uid");
+  const num = parseJobId(uid);
+  if (num === null) throw badRequest(`Invalid job uid: ${uid} (job ids are hexadecimal, e.g. 00001A)`);
+  return { uid, num };
+}
+
+export interface ListQuery {
+  limit: number;
+  start: number;
+  before: number;
+  since: number;
+  order: "ASC" | "DESC";
+}
+
+export function parseListQuery(args: Args): ListQuery {
+  const before = args.float("before", -1);
+  const since = args.float("since", -1);
+  const limit = args.int("limit", 50);
+  const start = args.int("start", 0);
+  const order = args.str("order", "desc").toUpperCase();
+  if (order !== "ASC" && order !== "DESC") throw badRequest(`Invalid \`order\` value: ${order}`);
+  return { limit, start, before, since, order };
+}
+
+/** Selects jobs as Moonraker's SQL does; walks only as far as the page needs. */
+export function selectJobs(jobs: readonly JobRecord[], q: ListQuery): JobRecord[] {
+  const matches = (j: JobRecord): boolean =>
+    (q.before === -1 || (j.end_time !== null && j.end_time < q.before)) && (q.since === -1 || j.start_time > q.since);
+  const paged = q.limit > 0;
+  const skip = paged ? Math.max(0, q.start) : 0;
+  const want = paged ? q.limit : Infinity;
+  const out: JobRecord[] = [];
+  let skipped = 0;
+  const n = jobs.length;
+  for (let k = 0; k < n && out.length < want; k++) {
+    const j = jobs[q.order === "DESC" ? n - 1 - k : k]!;
+    if (!matches(j)) continue;
+    if (skipped < skip) {
+      skipped += 1;
+      continue;
+    }
+    out.push(j);
+  }
+  return out;
+}
+
+export function historyMethods(store: HistoryStore, exists: FileExistence): ApiMethod[] {
+  return [
+    {
+      rpc: "server.history.list",
+      http: { verb: "GET", path: "/server/history/list" },
+      handler: (args) => {
+        const jobs = selectJobs(store.jobs, parseListQuery(args)).map((j) => presentJob(j, exists));
+        return { count: jobs.length, jobs };
+      },
+    },
+    {
+      rpc: "server.history.totals",
+      http: { verb: "GET", path: "/server/history/totals" },
+      handler: () => store.totals(),
+    },
+    {
+      rpc: "server.history.reset_totals",
+      http: { verb: "POST", path: "/server/history/reset_totals" },
+      handler: async () => {
+        if (store.currentJob()) throw badRequest("Job in progress, cannot reset totals");
+        return store.resetTotals();
+      },
+    },
+    {
+      rpc: "server.history.get_job",
+      http: { verb: "GET", path: "/server/history/job" },
+      handler: (args) => {
+        const { uid } = requireUid(args);
+        const job = store.getJob(uid);
+        if (!job) throw notFound(`Invalid job uid: ${uid}`);
+        return { job: presentJob(job, exists, uid) };
+      },
+    },
+    {
+      rpc: "server.history.delete_job",
+      http: { verb: "DELETE", path: "/server/history/job" },
+      handler: async (args) => {
+        if (args.bool("all", false)) return { deleted_jobs: await store.deleteAll() };
+        const { uid } = requireUid(args);
+        if (!(await store.deleteJob(uid))) throw notFound(`Invalid job uid: ${uid}`);
+        return { deleted_jobs: [uid] };
+      },
+    },
+  ];
+}
+

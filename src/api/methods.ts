@@ -1,0 +1,54 @@
+// One method table drives both transports: each entry names its JSON-RPC method and, where
+// Moonraker has one, its HTTP verb and path (GET /server/history/list <-> server.history.list).
+
+import type { Args } from "./args.js";
+
+export type HttpVerb = "GET" | "POST" | "DELETE";
+
+export interface RequestContext {
+  transport: "http" | "jsonrpc-http" | "websocket";
+  ip: string;
+  /** The WebSocket connection, when the request came over one. */
+  connection?: { id: number; identify(info: Record<string, unknown>): void };
+}
+
+export interface ApiMethod {
+  rpc: string;
+  http?: { verb: HttpVerb; path: string };
+  handler(args: Args, ctx: RequestContext): unknown;
+}
+
+export class MethodTable {
+  private readonly byRpc = new Map<string, ApiMethod>();
+  private readonly byPath = new Map<string, Map<HttpVerb, ApiMethod>>();
+
+  add(...methods: ApiMethod[]): this {
+    for (const m of methods) {
+      if (this.byRpc.has(m.rpc)) throw new Error(`duplicate API method ${m.rpc}`);
+      this.byRpc.set(m.rpc, m);
+      if (m.http) {
+        const verbs = this.byPath.get(m.http.path) ?? new Map<HttpVerb, ApiMethod>();
+        verbs.set(m.http.verb, m);
+        this.byPath.set(m.http.path, verbs);
+      }
+    }
+    return this;
+  }
+
+  rpc(name: string): ApiMethod | undefined {
+    return this.byRpc.get(name);
+  }
+
+  /** The methods at an HTTP path, keyed by verb; undefined when the path is unknown. */
+  path(path: string): ReadonlyMap<HttpVerb, ApiMethod> | undefined {
+    return this.byPath.get(path);
+  }
+
+  paths(): string[] {
+    return [...this.byPath.keys()];
+  }
+
+  names(): string[] {
+    return [...this.byRpc.keys()];
+  }
+}

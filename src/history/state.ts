@@ -1,0 +1,161 @@
+// The history state and the pure fold of journal records into it. Live writes and recovery use
+// the same `applyHistoryRecord`, so what is replayed is exactly what was recorded.
+
+import {
+  FINISH_STATUSES,
+  formatJobId,
+  parseJobId,
+  zeroTotals,
+  type AuxTotal,
+  type FinishStatus,
+  type JobRecord,
+  type JobTotals,
+  type TimelineEntry,
+} from "./types.js";
+
+export interface HistoryState {
+  /** The next job number to hand out. Only ever grows: ids are never reused. */
+  nextJobNumber: number;
+  /** Every job, ascending by job number. */
+  jobs: JobRecord[];
+  totals: JobTotals;
+  auxTotals: AuxTotal[];
+  /** Small persistent settings (e.g. the active Spoolman spool). */
+  settings: Record<string, unknown>;
+}
+
+/** The fields of a running job that a checkpoint, pause, resume or finish may change. */
+export type JobUpdate = Partial<
+  Pick<
+    JobRecord,
+    | "filename"
+    | "user"
+    | "print_duration"
+    | "total_duration"
+    | "filament_used"
+    | "metadata"
+    | "auxiliary_data"
+    | "paused"
+    | "progress"
+    | "filament_source"
+    | "error_message"
+  >
+>;
+
+export type HistoryRecord =
+  | { op: "start"; job: JobRecord }
+  | { op: "update"; job_id: string; time: number; fields: JobUpdate; event?: TimelineEntry }
+  | {
+      op: "finish";
+      job_id: string;
+      status: FinishStatus;
+      time: number;
+      fields: JobUpdate;
+      aux_totals: AuxTotal[];
+      event?: TimelineEntry;
+    }
+  | { op: "interrupt"; job_ids: string[]; time: number }
+  | { op: "delete"; job_ids: string[] }
+  | { op: "delete_all" }
+  | { op: "reset_totals"; aux_totals: AuxTotal[] }
+  | { op: "setting"; key: string; value: unknown };
+
+export function initialHistoryState(): HistoryState {
+  return { nextJobNumber: 1, jobs: [], totals: zeroTotals(), auxTotals: [], settings: {} };
+}
+
+/** Binary search by job number; jobs are kept ascending. Returns the index or -1. */
+export function indexOfJob(jobs: readonly JobRecord[], num: number): number {
+  let lo = 0;
+  let hi = jobs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const midNum = parseJobId(jobs[mid]!.job_id)!;
+    if (midNum === num) return mid;
+    if (midNum < num) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+export function findJob(state: HistoryState, jobId: string): JobRecord | undefined {
+  const num = parseJobId(jobId);
+  if (num === null) return undefined;
+  const i = indexOfJob(state.jobs, num);
+  return i === -1 ? undefined : state.jobs[i];
+}
+
+const MAX_TIMELINE = 500;
+
+function addEvent(job: JobRecord, event: TimelineEntry | undefined): void {
+  if (!event) return;
+  job.timeline.push(event);
+  // Bounded: a flapping printer must not grow a job record without limit.
+  if (job.timeline.length > MAX_TIMELINE) job.timeline.splice(1, job.timeline.length - MAX_TIMELINE);
+}
+
+export function addToTotals(totals: JobTotals, job: JobRecord): void {
+  totals.total_jobs += 1;
+  totals.total_time += job.total_duration;
+  totals.total_print_time += job.print_duration;
+  totals.total_filament_used += job.filament_used;
+  totals.longest_job = Math.max(totals.longest_job, job.total_duration);
+  totals.longest_print = Math.max(totals.longest_print, job.print_duration);
+}
+
+export function applyHistoryRecord(state: HistoryState, rec: HistoryRecord): void {
+  switch (rec.op) {
+    case "start": {
+      const num = parseJobId(rec.job.job_id)!;
+      state.jobs.push({ ...rec.job, timeline: [...rec.job.timeline] });
+      state.nextJobNumber = Math.max(state.nextJobNumber, num + 1);
+      return;
+    }
+    case "update": {
+      const job = findJob(state, rec.job_id);
+      if (!job || job.status !== "in_progress") return;
+      Object.assign(job, rec.fields);
+      job.last_checkpoint = rec.time;
+      addEvent(job, rec.event);
+      return;
+    }
+    case "finish": {
+      const job = findJob(state, rec.job_id);
+      if (!job || job.status !== "in_progress") return;
+      Object.assign(job, rec.fields);
+      job.status = rec.status;
+      job.end_time = rec.time;
+      job.paused = false;
+      addEvent(job, rec.event);
+      if (FINISH_STATUSES.has(rec.status)) addToTotals(state.totals, job);
+      state.auxTotals = rec.aux_totals;
+      return;
+    }
+    case "interrupt": {
+      for (const id of rec.job_ids) {
+        const job = findJob(state, id);
+        if (!job || job.status !== "in_progress") continue;
+        // Moonraker leaves end_time null for interrupted jobs; the checkpointed durations stay.
+        job.status = "interrupted";
+        job.paused = false;
+        addEvent(job, { time: rec.time, event: "interrupted", detail: "printlog was not running when the job ended" });
+      }
+      return;
+    }
+    case "delete": {
+      const drop = new Set(rec.job_ids.map((id) => formatJobId(parseJobId(id) ?? -1)));
+      state.jobs = state.jobs.filter((j) => !drop.has(j.job_id));
+      return;
+    }
+    case "delete_all":
+      state.jobs = [];
+      return;
+    case "reset_totals":
+      state.totals = zeroTotals();
+      state.auxTotals = rec.aux_totals;
+      return;
+    case "setting":
+      state.settings[rec.key] = rec.value;
+      return;
+  }
+}

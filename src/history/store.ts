@@ -1,0 +1,250 @@
+// The history store: the one interface through which jobs are added, checkpointed and finished
+// (by the recorder, or by tests without a printer) and read, deleted and totalled (by the API).
+
+import { EventEmitter } from "node:events";
+import { DurableLog, type DurableLogOptions } from "./durable-log.js";
+import { applyHistoryRecord, findJob, initialHistoryState, type HistoryRecord, type HistoryState, type JobUpdate } from "./state.js";
+import { computeAuxTotals, resetAuxTotals } from "./aux-totals.js";
+import {
+  formatJobId,
+  type AuxField,
+  type AuxTotal,
+  type AuxTotalSpec,
+  type FinishStatus,
+  type JobRecord,
+  type JobTotals,
+  type TimelineEntry,
+} from "./types.js";
+
+export interface StartJobInput {
+  filename: string;
+  start_time: number;
+  user?: string;
+  metadata?: Record<string, unknown>;
+  auxiliary_data?: AuxField[];
+  filament_source?: string | null;
+  cause?: string;
+}
+
+export interface HistoryChange {
+  action: "added" | "finished";
+  job: JobRecord;
+}
+
+export interface HistoryStoreOptions extends DurableLogOptions {
+  /** Aux fields that report totals (from the sensor configuration). */
+  auxTotalSpecs?: AuxTotalSpec[];
+  /** Minimum seconds between journalled checkpoints of a running job. */
+  checkpointInterval?: number;
+}
+
+/** Strips what Moonraker strips from stored metadata: job_id, print_start_time, thumbnail data. */
+export function cleanMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!metadata || typeof metadata !== "object" || Array.isArray(metadata)) return {};
+  const { job_id: _id, print_start_time: _pst, ...rest } = metadata;
+  if (Array.isArray(rest["thumbnails"])) {
+    rest["thumbnails"] = rest["thumbnails"].map((t: unknown) => {
+      if (typeof t !== "object" || t === null) return t;
+      const { data: _data, ...thumb } = t as Record<string, unknown>;
+      return thumb;
+    });
+  }
+  return rest;
+}
+
+export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
+  private lastCheckpoint = new Map<string, number>();
+
+  private constructor(
+    private readonly log: DurableLog<HistoryState, HistoryRecord>,
+    private readonly auxSpecs: AuxTotalSpec[],
+    private readonly checkpointInterval: number,
+  ) {
+    super();
+  }
+
+  static async open(dir: string, options: HistoryStoreOptions): Promise<HistoryStore> {
+    const log = await DurableLog.open<HistoryState, HistoryRecord>(
+      dir,
+      { name: "history", initial: initialHistoryState, apply: (s, r) => applyHistoryRecord(s, r) },
+      options,
+    );
+    const store = new HistoryStore(log, options.auxTotalSpecs ?? [], options.checkpointInterval ?? 30);
+    // Moonraker: at start-up every in_progress job becomes interrupted (totals untouched).
+    const open = log.state.jobs.filter((j) => j.status === "in_progress").map((j) => j.job_id);
+    if (open.length > 0) {
+      options.logger.warn("history.interrupted", { jobs: open, note: "jobs were open when printlog last stopped" });
+      await log.append({ op: "interrupt", job_ids: open, time: Date.now() / 1000 });
+    }
+    store.alignAuxTotals();
+    return store;
+  }
+
+  /** Keeps one aux total per configured field; totals of fields no longer configured are dropped. */
+  private alignAuxTotals(): void {
+    const aligned = computeAuxTotals(this.auxSpecs, this.log.state.auxTotals, null);
+    this.log.state.auxTotals = aligned;
+  }
+
+  get state(): Readonly<HistoryState> {
+    return this.log.state;
+  }
+
+  get durable(): DurableLog<HistoryState, HistoryRecord> {
+    return this.log;
+  }
+
+  get jobs(): readonly JobRecord[] {
+    return this.log.state.jobs;
+  }
+
+  getJob(jobId: string): JobRecord | undefined {
+    return findJob(this.log.state, jobId);
+  }
+
+  /** The job currently running, if any (at most one). */
+  currentJob(): JobRecord | undefined {
+    const jobs = this.log.state.jobs;
+    for (let i = jobs.length - 1; i >= 0; i--) if (jobs[i]!.status === "in_progress") return jobs[i];
+    return undefined;
+  }
+
+  totals(): { job_totals: JobTotals; auxiliary_totals: AuxTotal[] } {
+    return { job_totals: { ...this.log.state.totals }, auxiliary_totals: this.log.state.auxTotals.map((t) => ({ ...t })) };
+  }
+
+  setting<T>(key: string): T | undefined {
+    return this.log.state.settings[key] as T | undefined;
+  }
+
+  async setSetting(key: string, value: unknown): Promise<void> {
+    await this.log.append({ op: "setting", key, value });
+  }
+
+  async startJob(input: StartJobInput): Promise<JobRecord> {
+    const current = this.currentJob();
+    if (current) {
+      // Moonraker: a new start while a job is current finishes the old one as cancelled.
+      await this.finishJob(current.job_id, "cancelled", input.start_time, {}, "a new job started");
+    }
+    const job: JobRecord = {
+      job_id: formatJobId(this.log.state.nextJobNumber),
+      user: input.user ?? "No User",
+      filename: input.filename,
+      status: "in_progress",
+      start_time: input.start_time,
+      end_time: null,
+      print_duration: 0,
+      total_duration: 0,
+      filament_used: 0,
+      metadata: cleanMetadata(input.metadata),
+      auxiliary_data: input.auxiliary_data ?? [],
+      paused: false,
+      progress: null,
+      filament_source: input.filament_source ?? null,
+      error_message: null,
+      last_checkpoint: input.start_time,
+      timeline: [{ time: input.start_time, event: "started", ...(input.cause ? { detail: input.cause } : {}) }],
+    };
+    const done = this.log.append({ op: "start", job });
+    this.lastCheckpoint.set(job.job_id, input.start_time);
+    const stored = this.getJob(job.job_id)!;
+    this.emit("changed", { action: "added", job: stored });
+    await done;
+    return stored;
+  }
+
+  /**
+   * Updates a running job. Applied in memory at once; journalled (and fsync'd) only when
+   * `force` or when `checkpointInterval` seconds have passed since the last journalled one.
+   */
+  async updateJob(jobId: string, time: number, fields: JobUpdate, event?: TimelineEntry, force = false): Promise<void> {
+    const job = this.getJob(jobId);
+    if (!job || job.status !== "in_progress") return;
+    if (fields.metadata) fields = { ...fields, metadata: cleanMetadata(fields.metadata) };
+    const last = this.lastCheckpoint.get(jobId) ?? -Infinity;
+    if (!force && !event && time - last < this.checkpointInterval) {
+      Object.assign(job, fields);
+      return;
+    }
+    this.lastCheckpoint.set(jobId, time);
+    // A checkpoint carries every value that may have changed since the last one.
+    const full: JobUpdate = {
+      print_duration: job.print_duration,
+      total_duration: job.total_duration,
+      filament_used: job.filament_used,
+      auxiliary_data: job.auxiliary_data,
+      progress: job.progress,
+      paused: job.paused,
+      ...fields,
+    };
+    await this.log.append({ op: "update", job_id: jobId, time, fields: full, ...(event ? { event } : {}) });
+  }
+
+  async pauseJob(jobId: string, time: number, fields: JobUpdate, reason: string): Promise<void> {
+    await this.updateJob(jobId, time, { ...fields, paused: true }, { time, event: "paused", detail: reason }, true);
+  }
+
+  async resumeJob(jobId: string, time: number, fields: JobUpdate, reason: string): Promise<void> {
+    await this.updateJob(jobId, time, { ...fields, paused: false }, { time, event: "resumed", detail: reason }, true);
+  }
+
+  async finishJob(
+    jobId: string,
+    status: FinishStatus,
+    time: number,
+    fields: JobUpdate,
+    cause: string,
+  ): Promise<JobRecord | undefined> {
+    const job = this.getJob(jobId);
+    if (!job || job.status !== "in_progress") return undefined;
+    if (fields.metadata) fields = { ...fields, metadata: cleanMetadata(fields.metadata) };
+    const finalAux = fields.auxiliary_data ?? job.auxiliary_data;
+    const auxTotals = computeAuxTotals(this.auxSpecs, this.log.state.auxTotals, finalAux);
+    const done = this.log.append({
+      op: "finish",
+      job_id: jobId,
+      status,
+      time,
+      fields: {
+        print_duration: job.print_duration,
+        total_duration: job.total_duration,
+        filament_used: job.filament_used,
+        auxiliary_data: job.auxiliary_data,
+        progress: job.progress,
+        ...fields,
+      },
+      aux_totals: auxTotals,
+      event: { time, event: status, detail: cause },
+    });
+    this.lastCheckpoint.delete(jobId);
+    const stored = this.getJob(jobId)!;
+    this.emit("changed", { action: "finished", job: stored });
+    await done;
+    return stored;
+  }
+
+  /** Deletes one job; returns false when there is no such job. */
+  async deleteJob(jobId: string): Promise<boolean> {
+    const job = this.getJob(jobId);
+    if (!job) return false;
+    await this.log.append({ op: "delete", job_ids: [job.job_id] });
+    return true;
+  }
+
+  async deleteAll(): Promise<string[]> {
+    const ids = this.log.state.jobs.map((j) => j.job_id);
+    await this.log.append({ op: "delete_all" });
+    return ids;
+  }
+
+  async resetTotals(): Promise<{ last_totals: JobTotals; last_auxiliary_totals: AuxTotal[] }> {
+    const last = this.totals();
+    await this.log.append({ op: "reset_totals", aux_totals: resetAuxTotals(this.auxSpecs) });
+    return { last_totals: last.job_totals, last_auxiliary_totals: last.auxiliary_totals };
+  }
+
+  async close(): Promise<void> {
+    await this.log.close();
+  }
+}

@@ -1,0 +1,74 @@
+// Wires the real implementations together: config -> store -> API -> (recorder). The only place
+// that chooses implementations; everything else receives what it needs.
+
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { AccessPolicy } from "./api/access.js";
+import { createApp } from "./api/http.js";
+import { historyMethods, presentJob } from "./api/history-methods.js";
+import { MethodTable } from "./api/methods.js";
+import { listen, type RunningServer } from "./api/server.js";
+import { WebSocketHub } from "./api/websocket.js";
+import type { Config } from "./config/config.js";
+import { makeExistence } from "./files/gcode-dir.js";
+import { HistoryStore } from "./history/store.js";
+import type { Logger } from "./log.js";
+
+export interface Printlog {
+  store: HistoryStore;
+  server: RunningServer;
+  hub: WebSocketHub;
+  table: MethodTable;
+  apiKey: string;
+  /** Finishes an open job as server_exit, flushes and closes everything. */
+  stop(reason: string): Promise<void>;
+}
+
+/** The API key: configured, or generated once and kept in the data directory (mode 600). */
+export async function loadApiKey(dataDir: string, configured: string | null): Promise<string> {
+  if (configured) return configured;
+  const path = join(dataDir, "api_key");
+  try {
+    const key = (await readFile(path, "utf8")).trim();
+    if (key.length >= 16) return key;
+  } catch {
+    // created below
+  }
+  const key = randomBytes(16).toString("hex");
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(path, key + "\n", { mode: 0o600 });
+  return key;
+}
+
+export async function startPrintlog(config: Config, logger: Logger): Promise<Printlog> {
+  const dataDir = resolve(config.server.dataDir);
+  for (const w of config.warnings) logger.warn("config.warning", { detail: w });
+  const store = await HistoryStore.open(dataDir, {
+    logger: logger.child({ component: "history" }),
+    checkpointInterval: config.history.checkpointInterval,
+  });
+  const apiKey = await loadApiKey(dataDir, config.auth.apiKey);
+  const access = new AccessPolicy(config.auth.trustedClients, apiKey, config.auth.corsDomains);
+  const exists = makeExistence(config.printer.gcodeDir, () => false);
+  const table = new MethodTable().add(...historyMethods(store, exists));
+  const apiLogger = logger.child({ component: "api" });
+  const hub = new WebSocketHub(table, access, apiLogger);
+  const app = createApp({ table, access, logger: apiLogger });
+  const server = await listen(app, hub, config.server.host, config.server.port);
+
+  store.on("changed", ({ action, job }) => {
+    hub.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
+  });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      const open = store.currentJob();
+      if (open) await store.finishJob(open.job_id, "server_exit", Date.now() / 1000, {}, reason).catch(() => undefined);
+      await server.close();
+      await store.close();
+    })());
+
+  return { store, server, hub, table, apiKey, stop };
+}
