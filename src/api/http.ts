@@ -13,6 +13,28 @@ import type { MethodTable } from "./methods.js";
 import type { Logger } from "../log.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** How much of an oversized body is read and discarded so the client sees the 413 instead of a
+ *  connection reset; past this the connection is simply dropped. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
+async function drain(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
+  if (!body) return;
+  const reader = body.getReader();
+  let seen = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+      if (seen > limit) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // the client went away
+  }
+}
 const JSON_TYPE = "application/json; charset=UTF-8";
 
 export interface HttpDeps {
@@ -105,7 +127,10 @@ export function createApp(deps: HttpDeps): Hono {
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: () => errorResponse(new ApiError("payload_too_large", `Request body larger than ${MAX_BODY_BYTES} bytes`)),
+      onError: async (c) => {
+        await drain(c.req.raw.body, DRAIN_LIMIT);
+        return errorResponse(new ApiError("payload_too_large", `Request body larger than ${MAX_BODY_BYTES} bytes`));
+      },
     }),
   );
 
