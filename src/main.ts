@@ -14,12 +14,16 @@ import type { Config } from "./config/config.js";
 import { makeExistence } from "./files/gcode-dir.js";
 import { HistoryStore } from "./history/store.js";
 import type { Logger } from "./log.js";
+import { Recorder } from "./job/recorder.js";
+import { PrinterLink } from "./serial/link.js";
+import { AUTO_PLACES } from "./serial/device.js";
 
 export interface Printlog {
   store: HistoryStore;
   server: RunningServer;
   hub: WebSocketHub;
   table: MethodTable;
+  recorder: Recorder | null;
   apiKey: string;
   /** Finishes an open job as server_exit, flushes and closes everything. */
   stop(reason: string): Promise<void>;
@@ -50,7 +54,8 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   });
   const apiKey = await loadApiKey(dataDir, config.auth.apiKey);
   const access = new AccessPolicy(config.auth.trustedClients, apiKey, config.auth.corsDomains);
-  const exists = makeExistence(config.printer.gcodeDir, () => false);
+  let recorder: Recorder | null = null;
+  const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
   const table = new MethodTable().add(...historyMethods(store, exists));
   const apiLogger = logger.child({ component: "api" });
   const hub = new WebSocketHub(table, access, apiLogger);
@@ -61,14 +66,41 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     hub.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
   });
 
+  if (config.printer.device !== "none") {
+    const p = config.printer;
+    const serialLogger = logger.child({ component: "serial" });
+    const link = new PrinterLink({
+      device: p.device,
+      bauds: [p.baud, ...p.fallbackBauds.filter((b) => b !== p.baud)],
+      logger: serialLogger,
+      commandTimeoutMs: p.commandTimeoutSeconds * 1000,
+    });
+    recorder = new Recorder(link, store, logger.child({ component: "recorder" }), {
+      cancelCount: p.cancelCount,
+      cancelSeconds: p.cancelSeconds,
+      idleSeconds: p.pollIdleSeconds,
+      printingSeconds: p.pollPrintingSeconds,
+      positionSeconds: Math.max(2, p.pollPrintingSeconds * 2),
+      statsSeconds: 30,
+      gcodeDir: p.gcodeDir,
+      silentSeconds: Math.max(60, p.commandTimeoutSeconds * 3),
+      handshakeSeconds: 5,
+    });
+    recorder.start();
+    logger.info("printer.looking", { device: p.device, looked_in: p.device === "auto" ? AUTO_PLACES : [p.device], baud: p.baud });
+  } else {
+    logger.info("printer.none", { note: "device is 'none': serving history without a printer" });
+  }
+
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
+      await recorder?.stop();
       const open = store.currentJob();
       if (open) await store.finishJob(open.job_id, "server_exit", Date.now() / 1000, {}, reason).catch(() => undefined);
       await server.close();
       await store.close();
     })());
 
-  return { store, server, hub, table, apiKey, stop };
+  return { store, server, hub, table, recorder, apiKey, stop };
 }

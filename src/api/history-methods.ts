@@ -45,6 +45,7 @@ export function presentJob(job: JobRecord, exists: FileExistence, jobId = job.jo
       paused: job.paused,
       progress: job.progress,
       filament_source: job.filament_source,
+      printer_file: job.printer_file ?? null,
       error_message: job.error_message,
       last_checkpoint: job.last_checkpoint,
       timeline: job.timeline,

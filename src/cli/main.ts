@@ -78,6 +78,9 @@ async function serve(argv: string[]): Promise<number> {
   const app = await startPrintlog(config, logger);
   logger.info("serve.listening", { url: app.server.url, data_dir: config.server.dataDir });
   process.stdout.write(`printlog: serving the history API on ${app.server.url}\n`);
+  if (config.printer.device === "none") process.stdout.write("printlog: no printer configured (--device none); serving history only\n");
+  else if (config.printer.device === "auto") process.stdout.write("printlog: waiting for a printer; looking in /dev/serial/by-id/*, /dev/ttyACM*, /dev/ttyUSB*\n");
+  else process.stdout.write(`printlog: waiting for the printer on ${config.printer.device}\n`);
   return await new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info("serve.stopping", { signal });

@@ -40,3 +40,13 @@ export function computeAuxTotals(
   }
   return out;
 }
+
+/** Takes a re-opened job's values back out of the sums (maxima stay; see removeFromTotals). */
+export function subtractAuxTotals(specs: readonly AuxTotalSpec[], previous: readonly AuxTotal[], jobAux: readonly AuxField[]): AuxTotal[] {
+  return computeAuxTotals(specs, previous, null).map((t) => {
+    const spec = specs.find((s) => s.provider === t.provider && s.field === t.field);
+    const field = jobAux.find((f) => f.provider === t.provider && f.name === t.field);
+    if (!spec?.reportTotal || t.total === null || !field || typeof field.value !== "number") return t;
+    return { ...t, total: round(t.total - field.value, spec.precision) };
+  });
+}

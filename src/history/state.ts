@@ -38,6 +38,7 @@ export type JobUpdate = Partial<
     | "paused"
     | "progress"
     | "filament_source"
+    | "printer_file"
     | "error_message"
   >
 >;
@@ -55,6 +56,8 @@ export type HistoryRecord =
       event?: TimelineEntry;
     }
   | { op: "interrupt"; job_ids: string[]; time: number }
+  | { op: "reopen"; job_id: string; time: number; aux_totals: AuxTotal[]; event: TimelineEntry }
+  | { op: "amend"; job_id: string; fields: Pick<JobUpdate, "filament_used" | "filament_source"> }
   | { op: "delete"; job_ids: string[] }
   | { op: "delete_all" }
   | { op: "reset_totals"; aux_totals: AuxTotal[] }
@@ -103,6 +106,15 @@ export function addToTotals(totals: JobTotals, job: JobRecord): void {
   totals.longest_print = Math.max(totals.longest_print, job.print_duration);
 }
 
+/** Takes a finished job back out of the totals (sums only: a maximum stays, and the job's final
+ *  values, which can only be larger, are maxed in again when it finishes). */
+export function removeFromTotals(totals: JobTotals, job: JobRecord): void {
+  totals.total_jobs = Math.max(0, totals.total_jobs - 1);
+  totals.total_time -= job.total_duration;
+  totals.total_print_time -= job.print_duration;
+  totals.total_filament_used -= job.filament_used;
+}
+
 export function applyHistoryRecord(state: HistoryState, rec: HistoryRecord): void {
   switch (rec.op) {
     case "start": {
@@ -140,6 +152,25 @@ export function applyHistoryRecord(state: HistoryState, rec: HistoryRecord): voi
         job.paused = false;
         addEvent(job, { time: rec.time, event: "interrupted", detail: "printlog was not running when the job ended" });
       }
+      return;
+    }
+    case "reopen": {
+      const job = findJob(state, rec.job_id);
+      if (!job || job.status === "in_progress") return;
+      if (FINISH_STATUSES.has(job.status as FinishStatus)) removeFromTotals(state.totals, job);
+      job.status = "in_progress";
+      job.end_time = null;
+      state.auxTotals = rec.aux_totals;
+      addEvent(job, rec.event);
+      return;
+    }
+    case "amend": {
+      const job = findJob(state, rec.job_id);
+      if (!job) return;
+      if (rec.fields.filament_used !== undefined && FINISH_STATUSES.has(job.status as FinishStatus)) {
+        state.totals.total_filament_used += rec.fields.filament_used - job.filament_used;
+      }
+      Object.assign(job, rec.fields);
       return;
     }
     case "delete": {

@@ -4,7 +4,7 @@
 import { EventEmitter } from "node:events";
 import { DurableLog, type DurableLogOptions } from "./durable-log.js";
 import { applyHistoryRecord, findJob, initialHistoryState, type HistoryRecord, type HistoryState, type JobUpdate } from "./state.js";
-import { computeAuxTotals, resetAuxTotals } from "./aux-totals.js";
+import { computeAuxTotals, resetAuxTotals, subtractAuxTotals } from "./aux-totals.js";
 import {
   formatJobId,
   type AuxField,
@@ -23,6 +23,7 @@ export interface StartJobInput {
   metadata?: Record<string, unknown>;
   auxiliary_data?: AuxField[];
   filament_source?: string | null;
+  printer_file?: string | null;
   cause?: string;
 }
 
@@ -142,6 +143,7 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
       paused: false,
       progress: null,
       filament_source: input.filament_source ?? null,
+      printer_file: input.printer_file ?? null,
       error_message: null,
       last_checkpoint: input.start_time,
       timeline: [{ time: input.start_time, event: "started", ...(input.cause ? { detail: input.cause } : {}) }],
@@ -222,6 +224,29 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
     this.emit("changed", { action: "finished", job: stored });
     await done;
     return stored;
+  }
+
+  /**
+   * Brings a finished or interrupted job back to in_progress under the same id: the printer was
+   * still printing it (an early `Done printing file`, a lost link, a printlog restart).
+   */
+  async reopenJob(jobId: string, time: number, reason: string): Promise<JobRecord | undefined> {
+    const job = this.getJob(jobId);
+    if (!job || job.status === "in_progress" || this.currentJob()) return undefined;
+    const counted = job.status !== "interrupted";
+    const auxTotals = counted ? subtractAuxTotals(this.auxSpecs, this.log.state.auxTotals, job.auxiliary_data) : this.log.state.auxTotals;
+    const done = this.log.append({ op: "reopen", job_id: job.job_id, time, aux_totals: auxTotals, event: { time, event: "reopened", detail: reason } });
+    this.lastCheckpoint.set(job.job_id, time);
+    const stored = this.getJob(job.job_id)!;
+    this.emit("changed", { action: "added", job: stored });
+    await done;
+    return stored;
+  }
+
+  /** Corrects a job's filament after it ended (Prusa adds it to its statistics only then). */
+  async amendFilament(jobId: string, filamentUsed: number, source: string): Promise<void> {
+    if (!this.getJob(jobId)) return;
+    await this.log.append({ op: "amend", job_id: jobId, fields: { filament_used: filamentUsed, filament_source: source } });
   }
 
   /** Deletes one job; returns false when there is no such job. */

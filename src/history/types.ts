@@ -68,6 +68,8 @@ export interface JobRecord {
   paused: boolean;
   progress: number | null;
   filament_source: string | null;
+  /** The printer's own (8.3) name of the file, to recognise it when re-adopting a print. */
+  printer_file: string | null;
   error_message: string | null;
   last_checkpoint: number | null;
   timeline: TimelineEntry[];

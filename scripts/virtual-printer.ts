@@ -1,0 +1,449 @@
+// A Marlin-family printer on a pseudo-terminal (socat PTY <-> this process), for end-to-end
+// tests, `npm run demo` and trying printlog without hardware. It prints what each firmware
+// prints (serial-protocol.md §1.2) for prints started, paused, resumed and cancelled from its
+// "screen", halts, resets and USB unplugs.
+//   node dist/scripts/virtual-printer.js --link /tmp/printer --dialect marlin2 [--seconds 60]
+// then type: start <file> | pause | resume | cancel | halt | reset | unplug | plug | status
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync } from "node:fs";
+import { createInterface } from "node:readline";
+
+export type VpDialect = "marlin2" | "marlin2_host" | "marlin1" | "prusa_mk3" | "buddy" | "rrf";
+export const VP_DIALECTS: VpDialect[] = ["marlin2", "marlin2_host", "marlin1", "prusa_mk3", "buddy", "rrf"];
+
+export interface VpFile {
+  sfn: string;
+  long: string;
+  size: number;
+  /** Filament the whole file extrudes, mm. */
+  filament: number;
+}
+
+export interface VpOptions {
+  link: string;
+  dialect: VpDialect;
+  files?: VpFile[];
+  /** How long a whole print takes, seconds. */
+  printSeconds?: number;
+  /** Marlin PRINTCOUNTER (M78 statistics). */
+  printcounter?: boolean;
+}
+
+export const DEFAULT_FILES: VpFile[] = [
+  { sfn: "BENCHY~1.GCO", long: "benchy_0.2mm_PLA.gcode", size: 240_000, filament: 4200 },
+  { sfn: "CUBE~1.GCO", long: "calibration cube.gcode", size: 60_000, filament: 900 },
+  { sfn: "VASE~1.GCO", long: "spiral vase.gcode", size: 120_000, filament: 2500 },
+];
+
+interface Print {
+  file: VpFile;
+  pos: number;
+  paused: boolean;
+  startedAt: number;
+  doneSent: boolean;
+  /** E extruded since the print began, mm (the truth a recorder should approach). */
+  extruded: number;
+  /** E at the last G92 E0 (a "layer change"). */
+  eBase: number;
+  raceNotPrinting: boolean;
+}
+
+export class VirtualPrinter {
+  readonly files: VpFile[];
+  readonly received: string[] = [];
+  /** True if a G-code ever reached a Prusa MK3 while idle (it would start a "USB print"). */
+  hostPrintingTriggered = false;
+  private socat: ChildProcess | null = null;
+  private slaveFd: number | null = null;
+  private print: Print | null = null;
+  private lastExtruded = 0;
+  /** The logical E position, which firmware keeps after a print ends. */
+  private lastE = 0;
+  private halted = false;
+  private timer: NodeJS.Timeout | null = null;
+  private autoreport: NodeJS.Timeout | null = null;
+  private inbuf = "";
+  private stats = { prints: 10, finished: 8, failed: 2, filamentMm: 123456 };
+  private prusaStatsCm = 54321;
+
+  constructor(readonly opts: VpOptions) {
+    this.files = opts.files ?? DEFAULT_FILES;
+  }
+
+  get dialect(): VpDialect {
+    return this.opts.dialect;
+  }
+
+  /** Filament extruded by the current or last print, mm. */
+  get extruded(): number {
+    return this.print ? this.print.extruded : this.lastExtruded;
+  }
+
+  get printing(): boolean {
+    return this.print !== null;
+  }
+
+  /** Creates the pseudo-terminal at `link` ("plugs the USB cable in"). */
+  async plug(): Promise<void> {
+    if (this.socat) return;
+    const proc = spawn("socat", [`PTY,link=${this.opts.link},raw,echo=0`, "STDIO"], { stdio: ["pipe", "pipe", "ignore"] });
+    this.socat = proc;
+    proc.stdout!.on("data", (d: Buffer) => this.onData(d.toString("latin1")));
+    proc.on("exit", () => {
+      if (this.socat === proc) this.socat = null;
+    });
+    for (let i = 0; i < 100 && !existsSync(this.opts.link); i++) await new Promise((r) => setTimeout(r, 20));
+    if (!existsSync(this.opts.link)) throw new Error(`socat did not create ${this.opts.link}`);
+    // Hold the terminal side open so socat survives the host closing and reopening the port.
+    this.slaveFd = openSync(this.opts.link, "r+");
+  }
+
+  /** Removes the pseudo-terminal ("pulls the USB cable"); an SD print carries on. */
+  async unplug(): Promise<void> {
+    const proc = this.socat;
+    if (!proc) return;
+    if (this.slaveFd !== null) closeSync(this.slaveFd);
+    this.slaveFd = null;
+    this.socat = null;
+    await new Promise<void>((r) => {
+      proc.once("exit", () => r());
+      proc.kill("SIGTERM");
+    });
+  }
+
+  private write(...lines: string[]): void {
+    if (!this.socat?.stdin?.writable) return;
+    this.socat.stdin.write(lines.map((l) => l + "\n").join(""));
+  }
+
+  private onData(text: string): void {
+    this.inbuf += text;
+    if (this.inbuf.length > 4096) this.inbuf = this.inbuf.slice(-4096);
+    let nl: number;
+    while ((nl = this.inbuf.search(/[\r\n]/)) !== -1) {
+      const line = this.inbuf.slice(0, nl).trim();
+      this.inbuf = this.inbuf.slice(nl + 1);
+      if (line) this.command(line);
+    }
+  }
+
+  // ---- the firmware's answers to host commands ----
+
+  private firmwareLines(): string[] {
+    switch (this.dialect) {
+      case "marlin2":
+      case "marlin2_host":
+        return [
+          "FIRMWARE_NAME:Marlin 2.1.2.1 (Nov 24 2026 10:00:00) SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 MACHINE_TYPE:Virtual Printer EXTRUDER_COUNT:1 UUID:cede2a2f-41a2-4748-9b12-c55c62f367ff",
+          "Cap:SERIAL_XON_XOFF:0",
+          "Cap:EEPROM:1",
+          "Cap:AUTOREPORT_TEMP:1",
+          `Cap:AUTOREPORT_SD_STATUS:${this.dialect === "marlin2_host" ? 1 : 0}`,
+          "Cap:PROGRESS:0",
+          "Cap:PRINT_JOB:1",
+          `Cap:HOST_ACTION_COMMANDS:${this.dialect === "marlin2_host" ? 1 : 0}`,
+          "Cap:EXTENDED_M20:1",
+          "Cap:SDCARD:1",
+        ];
+      case "marlin1":
+        return ["FIRMWARE_NAME:Marlin V1; Sprinter/grbl mashup for gen6 FIRMWARE_URL:http://www.mendel-parts.com PROTOCOL_VERSION:1.0 MACHINE_TYPE:www.creality3d.cn EXTRUDER_COUNT:1 UUID:00000000-0000-0000-0000-000000000000"];
+      case "prusa_mk3":
+        return [
+          "FIRMWARE_NAME:Prusa-Firmware 3.13.3 based on Marlin FIRMWARE_URL:https://github.com/prusa3d/Prusa-Firmware PROTOCOL_VERSION:1.0 MACHINE_TYPE:Prusa i3 MK3S EXTRUDER_COUNT:1 UUID:00000000-0000-0000-0000-000000000000",
+          "Cap:AUTOREPORT_TEMP:1",
+          "Cap:AUTOREPORT_FANS:1",
+          "Cap:AUTOREPORT_POSITION:1",
+          "Cap:EXTENDED_M20:1",
+        ];
+      case "buddy":
+        return [
+          "FIRMWARE_NAME:Prusa-Firmware-Buddy 6.3.4 (Github) SOURCE_CODE_URL:https://github.com/prusa3d/Prusa-Firmware-Buddy PROTOCOL_VERSION:1.0 MACHINE_TYPE:Prusa-MK4 EXTRUDER_COUNT:1 UUID:cede2a2f-41a2-4748-9b12-c55c62f367ff",
+          "Cap:AUTOREPORT_TEMP:1",
+          "Cap:PROMPT_SUPPORT:1",
+          "Cap:AUTOREPORT_SD_STATUS:0",
+        ];
+      case "rrf":
+        return ["FIRMWARE_NAME: RepRapFirmware for Duet 3 Mini 5+ FIRMWARE_VERSION: 3.5.1 ELECTRONICS: Duet 3 Mini5plus WiFi FIRMWARE_DATE: 2024-04-19 14:40:46"];
+    }
+  }
+
+  private progressLines(forCurrentFile = false): string[] {
+    const p = this.print;
+    const d = this.dialect;
+    if (forCurrentFile && (d === "marlin2" || d === "marlin2_host")) {
+      return [p ? `Current file: ${p.file.sfn} ${p.file.long}` : "Current file: (no file)"];
+    }
+    if (forCurrentFile && d === "buddy") return [p ? `Current file: /usb/${p.file.sfn}` : "Current file: (no file)"];
+    if (!p) return [d === "rrf" ? "Not SD printing." : "Not SD printing"];
+    if (p.raceNotPrinting) {
+      p.raceNotPrinting = false; // Prusa-Link #252: one spurious report right after a screen start
+      return ["Not SD printing"];
+    }
+    const bytes = `SD printing byte ${Math.floor(p.pos)}/${p.file.size}`;
+    if (p.paused) {
+      if (d === "prusa_mk3") return ["SD print paused"];
+      if (d === "marlin2" || d === "marlin1" || d === "buddy") return ["Not SD printing"]; // P2
+      return [bytes]; // Marlin 2.1 with M25 keeps the position (addendum); RRF likewise here
+    }
+    if (d === "prusa_mk3") {
+      const mins = Math.floor((Date.now() / 1000 - p.startedAt) / 60);
+      return [p.file.long, bytes, `${Math.floor(mins / 60)}:${mins % 60}`];
+    }
+    return [bytes];
+  }
+
+  private fileList(args: string): string[] {
+    const d = this.dialect;
+    const long = /L/.test(args);
+    const out = ["Begin file list"];
+    for (const f of this.files) {
+      if (d === "buddy") out.push(f.sfn);
+      else if (d === "prusa_mk3" && long) out.push(`${f.sfn} ${f.size} 0x5A3B1C2D "${f.long}"`);
+      else if (d === "rrf") out.push(f.long);
+      else out.push(`${f.sfn} ${f.size}${/T/.test(args) ? " 0x5A3B1C2D" : ""}${long ? " " + f.long : ""}`);
+    }
+    out.push("End file list");
+    return out;
+  }
+
+  private command(line: string): void {
+    this.received.push(line);
+    if (this.halted) return; // a killed Marlin answers nothing, ever
+    const m = /^(?:N\d+\s+)?([GMT]\d+)\s*(.*?)(?:\*\d+)?$/.exec(line);
+    const code = m?.[1]?.toUpperCase() ?? "";
+    const args = m?.[2] ?? "";
+    if (code.startsWith("G") && this.dialect === "prusa_mk3" && !this.print) this.hostPrintingTriggered = true;
+    const out: string[] = [];
+    switch (code) {
+      case "M115":
+        out.push(...this.firmwareLines());
+        break;
+      case "M27": {
+        const s = /S(\d+)/.exec(args);
+        if (s && (this.dialect === "marlin2_host")) {
+          if (this.autoreport) clearInterval(this.autoreport);
+          const every = Number(s[1]) * 1000;
+          this.autoreport = every > 0 ? setInterval(() => this.write(...this.progressLines()), every) : null;
+          this.autoreport?.unref();
+        } else {
+          out.push(...this.progressLines(/C/.test(args) && this.dialect !== "marlin1" && this.dialect !== "rrf" && this.dialect !== "prusa_mk3"));
+        }
+        break;
+      }
+      case "M20":
+        out.push(...this.fileList(args));
+        break;
+      case "M78":
+        if (this.dialect === "prusa_mk3") out.push(`STATS ${1234} min ${this.prusaStatsCm} cm.`);
+        else if (this.opts.printcounter) {
+          out.push(
+            `Stats: Prints: ${this.stats.prints}, Finished: ${this.stats.finished}, Failed: ${this.stats.failed}`,
+            "Stats: Total time: 3d 4h 5m 6s, Longest job: 0d 8h 0m 0s",
+            `Stats: Filament used: ${(this.stats.filamentMm / 1000).toFixed(2)}m`,
+          );
+        } else out.push(`echo:Unknown command: "M78"`);
+        break;
+      case "M114": {
+        const e = this.print ? this.print.extruded - this.print.eBase : this.lastE;
+        out.push(
+          this.dialect === "prusa_mk3"
+            ? `X:10.00 Y:20.00 Z:0.20 E:${e.toFixed(2)} Count X: 10.00 Y:20.00 Z:0.20 E:${e.toFixed(2)}`
+            : `X:10.00 Y:20.00 Z:0.20 E:${e.toFixed(2)} Count X:800 Y:1600 Z:80`,
+        );
+        break;
+      }
+      case "M105":
+        out.push("ok T:210.00 /210.00 B:60.00 /60.00 @:40 B@:0");
+        this.write(...out);
+        return;
+      case "M155":
+      case "M110":
+      case "M73":
+      case "M31":
+        break;
+      default:
+        out.push(`echo:Unknown command: "${line}"`);
+    }
+    out.push("ok");
+    this.write(...out);
+  }
+
+  // ---- the printer's screen ----
+
+  startPrint(name?: string): VpFile {
+    const file = this.files.find((f) => f.sfn === name || f.long === name) ?? this.files[0]!;
+    if (this.print) throw new Error("already printing");
+    const d = this.dialect;
+    const lines: string[] = [];
+    if (d === "marlin1") lines.push(`echo:enqueueing "M23 ${file.sfn.toLowerCase()}"`);
+    if (d === "marlin2" || d === "marlin2_host" || d === "marlin1" || d === "prusa_mk3") lines.push(`echo:Now fresh file: ${file.sfn.toLowerCase()}`);
+    if (d === "marlin2" || d === "marlin2_host") lines.push(`File opened: ${file.sfn} Size: ${file.size}`, "File selected");
+    if (d === "marlin1") lines.push(`File opened:${file.sfn.toLowerCase()} Size:${file.size}`, "File selected", `echo:enqueueing "M24"`);
+    if (d === "prusa_mk3") lines.push(`File opened: /${file.long} Size: ${file.size}`, "File selected", `echo:enqueing "M23 ${file.sfn.toLowerCase()}"`, `echo:enqueing "M24"`);
+    if (d === "marlin2_host") lines.push("//action:prompt_end", "//action:prompt_begin Resuming SD", "//action:prompt_button Dismiss", "//action:prompt_show", "//action:resume", `//action:notification ${file.long}`);
+    if (d === "buddy") lines.push(`File opened: /usb/${file.sfn} Size:${file.size}`);
+    if (this.opts.printcounter) this.stats.prints += 1;
+    this.print = {
+      file,
+      pos: 0,
+      paused: false,
+      startedAt: Date.now() / 1000,
+      doneSent: false,
+      extruded: 0,
+      eBase: 0,
+      raceNotPrinting: d === "prusa_mk3",
+    };
+    this.write(...lines);
+    this.run();
+    return file;
+  }
+
+  private run(): void {
+    if (this.timer) return;
+    const stepMs = 100;
+    this.timer = setInterval(() => {
+      const p = this.print;
+      if (!p || p.paused || this.halted) return;
+      const perStep = p.file.size / ((this.opts.printSeconds ?? 20) * (1000 / stepMs));
+      const before = p.pos;
+      p.pos = Math.min(p.file.size, p.pos + perStep);
+      const e = (p.file.filament * (p.pos - before)) / p.file.size;
+      p.extruded += e;
+      // Prusa's PrusaSlicer profiles reset E at every layer change (§3.1); Cura-style files on
+      // the others keep absolute E. Layers here: every 10 % of the file.
+      if (this.dialect === "prusa_mk3" && Math.floor((p.pos / p.file.size) * 10) !== Math.floor((before / p.file.size) * 10)) p.eBase = p.extruded;
+      if (p.pos >= p.file.size && !p.doneSent) {
+        p.doneSent = true;
+        // The position reaches the size a moment before `Done printing file` (addendum).
+        setTimeout(() => this.complete(), 600).unref();
+      }
+    }, stepMs);
+    this.timer.unref();
+  }
+
+  private endPrint(): void {
+    if (this.print) {
+      this.lastExtruded = this.print.extruded;
+      this.lastE = this.print.extruded - this.print.eBase;
+    }
+    this.print = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private complete(): void {
+    const p = this.print;
+    if (!p || this.halted) return;
+    const d = this.dialect;
+    const secs = Math.round(Date.now() / 1000 - p.startedAt);
+    this.stats.finished += this.opts.printcounter ? 1 : 0;
+    this.stats.filamentMm += p.extruded;
+    this.prusaStatsCm += Math.round(p.extruded / 10);
+    this.endPrint();
+    if (d === "rrf") this.write("Done printing file", `Finished printing file 0:/gcodes/${p.file.long}, print time was 0h ${Math.round(secs / 60)}m`);
+    else if (d === "prusa_mk3") this.write("Done printing file", `echo:0 hours ${Math.round(secs / 60)} minutes`);
+    else this.write(`echo:Print time: ${Math.floor(secs / 60)}m ${secs % 60}s`, "Done printing file");
+  }
+
+  pause(): void {
+    const p = this.print;
+    if (!p || p.paused) return;
+    p.paused = true;
+    const d = this.dialect;
+    if (d === "marlin2_host") this.write("//action:prompt_end", "//action:prompt_begin Pause SD", "//action:prompt_button Resume", "//action:prompt_show", "//action:pause");
+    if (d === "marlin1") this.write(`echo:enqueueing "M25"`);
+    if (d === "prusa_mk3") this.write("//action:paused");
+    if (d === "buddy") this.write("// action:pause");
+  }
+
+  resume(): void {
+    const p = this.print;
+    if (!p || !p.paused) return;
+    p.paused = false;
+    const d = this.dialect;
+    if (d === "marlin2_host") this.write("//action:resume");
+    if (d === "marlin1") this.write(`echo:enqueueing "M24"`);
+    if (d === "prusa_mk3") this.write("//action:resumed");
+    if (d === "buddy") this.write("// action:resume");
+  }
+
+  cancel(): void {
+    const p = this.print;
+    if (!p) return;
+    const d = this.dialect;
+    this.stats.failed += this.opts.printcounter ? 1 : 0;
+    this.stats.filamentMm += p.extruded;
+    this.endPrint();
+    if (d === "marlin2_host") this.write("//action:cancel", "//action:prompt_begin UI Aborted", "//action:prompt_button Dismiss", "//action:prompt_show", "//action:notification Print Aborted");
+    if (d === "buddy") this.write("Done printing file"); // Buddy ≥6.3 prints it on abort too
+    if (d === "rrf") this.write("Done printing file", `Cancelled printing file 0:/gcodes/${p.file.long}, print time was 0h 1m`);
+  }
+
+  halt(): void {
+    const d = this.dialect;
+    this.endPrint();
+    if (d === "prusa_mk3") {
+      this.write("Error: HOTEND THERMAL RUNAWAY", "Error:Printer halted. kill() called!");
+      setTimeout(() => this.reset(), 300).unref(); // Prusa soft-resets after kill()
+      return;
+    }
+    this.write("Error:Thermal Runaway, system stopped! Heater_ID: E0", "Error:Printer halted. kill() called!", "//action:poweroff");
+    this.halted = true;
+  }
+
+  reset(): void {
+    this.endPrint();
+    this.halted = false;
+    if (this.autoreport) clearInterval(this.autoreport);
+    this.autoreport = null;
+    const banner = this.dialect === "prusa_mk3" ? ["start", " External Reset", "echo: 3.13.3-7094"] : ["start", "echo:External Reset", "Marlin 2.1.2.1", "echo:SD card ok"];
+    this.write(...banner);
+  }
+
+  close(): Promise<void> {
+    this.endPrint();
+    if (this.autoreport) clearInterval(this.autoreport);
+    return this.unplug();
+  }
+}
+
+// ---- command line ----
+async function main(argv: string[]): Promise<void> {
+  const get = (name: string, def: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i === -1 ? def : (argv[i + 1] ?? def);
+  };
+  const dialect = get("dialect", "marlin2") as VpDialect;
+  if (!VP_DIALECTS.includes(dialect)) throw new Error(`--dialect must be one of ${VP_DIALECTS.join(", ")}`);
+  const vp = new VirtualPrinter({ link: get("link", "/tmp/printlog-printer"), dialect, printSeconds: Number(get("seconds", "60")), printcounter: argv.includes("--printcounter") });
+  await vp.plug();
+  process.stdout.write(`virtual ${dialect} printer on ${vp.opts.link}; commands: start [file] | pause | resume | cancel | halt | reset | unplug | plug | status | quit\n`);
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const [cmd, ...rest] = line.trim().split(/\s+/);
+    try {
+      if (cmd === "start") process.stdout.write(`printing ${vp.startPrint(rest.join(" ") || undefined).long}\n`);
+      else if (cmd === "pause") vp.pause();
+      else if (cmd === "resume") vp.resume();
+      else if (cmd === "cancel") vp.cancel();
+      else if (cmd === "halt") vp.halt();
+      else if (cmd === "reset") vp.reset();
+      else if (cmd === "unplug") await vp.unplug();
+      else if (cmd === "plug") await vp.plug();
+      else if (cmd === "status") process.stdout.write(`${vp.printing ? "printing" : "idle"}, extruded ${vp.extruded.toFixed(1)} mm\n`);
+      else if (cmd === "quit") break;
+      else if (cmd) process.stdout.write(`unknown command '${cmd}'\n`);
+    } catch (e) {
+      process.stdout.write(`${(e as Error).message}\n`);
+    }
+  }
+  await vp.close();
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, "/"))) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`virtual-printer: ${(e as Error).message}\n`);
+    process.exit(2);
+  });
+}

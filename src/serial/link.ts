@@ -1,0 +1,225 @@
+// The serial link: opens the port (without toggling DTR where the OS allows), reconnects with
+// backoff, splits and caps lines, and sends M-codes one at a time, each waiting for its `ok`.
+// It only moves bytes; what the lines mean is decided elsewhere.
+
+import { EventEmitter } from "node:events";
+import { SerialPort } from "serialport";
+import { ReadlineParser } from "@serialport/parser-readline";
+import { LineCap } from "./line-cap.js";
+import { AUTO_PLACES, autoDetect } from "./device.js";
+import type { Logger } from "../log.js";
+
+/** Only M-codes: a Prusa MK3 treats any G-code from the host as the start of a USB print. */
+export const SAFE_COMMAND = /^M\d{1,4}(?:\s[ -~]{0,60})?$/;
+
+export interface LinkOptions {
+  /** `auto` or a device path. */
+  device: string;
+  bauds: number[];
+  logger: Logger;
+  commandTimeoutMs: number;
+  /** Reconnect backoff, doubling from min to max. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  now?: () => number;
+}
+
+interface Pending {
+  command: string;
+  resolve: (ok: boolean) => void;
+}
+
+export interface PrinterLinkEvents {
+  line: [line: string, time: number];
+  open: [path: string, baud: number];
+  close: [reason: string];
+}
+
+export class PrinterLink extends EventEmitter<PrinterLinkEvents> {
+  private port: SerialPort | null = null;
+  private stopped = false;
+  private retryMs: number;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private queue: Pending[] = [];
+  private inflight: (Pending & { timer: NodeJS.Timeout }) | null = null;
+  private baudIndex = 0;
+  private lastWaitLog = "";
+  path: string | null = null;
+  lastLineAt = 0;
+
+  constructor(private readonly opts: LinkOptions) {
+    super();
+    this.retryMs = opts.retryMinMs ?? 1000;
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)() / 1000;
+  }
+
+  get isOpen(): boolean {
+    return this.port?.isOpen ?? false;
+  }
+
+  get baud(): number {
+    return this.opts.bauds[this.baudIndex] ?? 115200;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    const wait = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs ?? 30_000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, wait);
+    this.retryTimer.unref();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const path = this.opts.device === "auto" ? autoDetect() : this.opts.device;
+    if (!path) {
+      const msg = `no printer found; looked in ${AUTO_PLACES.join(", ")}`;
+      if (msg !== this.lastWaitLog) this.opts.logger.info("serial.waiting", { looked_in: AUTO_PLACES, note: "waiting for a printer to be plugged in" });
+      this.lastWaitLog = msg;
+      return this.scheduleRetry();
+    }
+    const port = new SerialPort({ path, baudRate: this.baud, autoOpen: false, hupcl: false, lock: true });
+    port.open((err) => {
+      if (err) {
+        const msg = `${path}: ${err.message}`;
+        if (msg !== this.lastWaitLog) this.opts.logger.warn("serial.open_failed", { path, error: err.message, retry_s: this.retryMs / 1000 });
+        this.lastWaitLog = msg;
+        return this.scheduleRetry();
+      }
+      // Keep DTR as the OS left it: raising it again resets AVR boards on some bridges.
+      this.lastWaitLog = "";
+      this.retryMs = this.opts.retryMinMs ?? 1000;
+      this.port = port;
+      this.path = path;
+      const lines = port.pipe(new LineCap()).pipe(new ReadlineParser({ delimiter: "\n", encoding: "utf8", includeDelimiter: false }));
+      lines.on("data", (line: string) => this.onLine(line));
+      port.on("close", () => this.onClose("port closed"));
+      port.on("error", (e) => this.opts.logger.warn("serial.error", { path, error: e.message }));
+      this.opts.logger.info("serial.open", { path, baud: this.baud });
+      this.emit("open", path, this.baud);
+    });
+  }
+
+  private onClose(reason: string): void {
+    if (!this.port) return;
+    this.port = null;
+    this.failAll();
+    this.opts.logger.warn("serial.closed", { path: this.path, reason });
+    this.emit("close", reason);
+    this.scheduleRetry();
+  }
+
+  private onLine(raw: string): void {
+    const t = this.now();
+    this.lastLineAt = t;
+    const line = raw.replace(/\r/g, "");
+    const trimmed = line.trim();
+    if (this.inflight) {
+      if (trimmed === "ok" || trimmed.startsWith("ok ") || trimmed.startsWith("ok:")) {
+        this.complete(true);
+      } else if (/^(echo:)?\s*busy:/.test(trimmed)) {
+        this.armTimer(); // the firmware is alive and working: give the command more time
+      }
+    }
+    this.emit("line", line, t);
+  }
+
+  /** Sends one M-code; resolves true at its `ok`, false on timeout or when the port closes. */
+  send(command: string): Promise<boolean> {
+    if (!SAFE_COMMAND.test(command)) return Promise.reject(new Error(`refusing to send '${command}': printlog sends only M-codes`));
+    if (!this.isOpen) return Promise.resolve(false);
+    // Identical queries already waiting answer for this one too.
+    const waiting = this.queue.find((p) => p.command === command);
+    return new Promise<boolean>((resolve) => {
+      if (waiting) {
+        const prev = waiting.resolve;
+        waiting.resolve = (ok) => {
+          prev(ok);
+          resolve(ok);
+        };
+      } else {
+        this.queue.push({ command, resolve });
+        this.pump();
+      }
+    });
+  }
+
+  get busy(): boolean {
+    return this.inflight !== null || this.queue.length > 0;
+  }
+
+  private armTimer(): void {
+    if (!this.inflight) return;
+    clearTimeout(this.inflight.timer);
+    this.inflight.timer = setTimeout(() => {
+      this.opts.logger.debug("serial.timeout", { command: this.inflight?.command });
+      this.complete(false);
+    }, this.opts.commandTimeoutMs);
+    this.inflight.timer.unref();
+  }
+
+  private pump(): void {
+    if (this.inflight || !this.port?.isOpen) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.inflight = { ...next, timer: setTimeout(() => undefined, 0) };
+    this.armTimer();
+    this.port.write(next.command + "\n", (err) => {
+      if (err) this.opts.logger.warn("serial.write_failed", { command: next.command, error: err.message });
+    });
+  }
+
+  private complete(ok: boolean): void {
+    const done = this.inflight;
+    if (!done) return;
+    clearTimeout(done.timer);
+    this.inflight = null;
+    done.resolve(ok);
+    this.pump();
+  }
+
+  private failAll(): void {
+    if (this.inflight) {
+      clearTimeout(this.inflight.timer);
+      this.inflight.resolve(false);
+      this.inflight = null;
+    }
+    for (const p of this.queue.splice(0)) p.resolve(false);
+  }
+
+  /** Moves to the next configured baud rate (the handshake got no answer) and reconnects. */
+  nextBaud(): void {
+    if (this.opts.bauds.length < 2) return;
+    this.baudIndex = (this.baudIndex + 1) % this.opts.bauds.length;
+    this.opts.logger.info("serial.baud_fallback", { baud: this.baud });
+    this.reconnect("trying another baud rate");
+  }
+
+  /** Closes and reopens the port (an unresponsive printer, a baud change). */
+  reconnect(reason: string): void {
+    const port = this.port;
+    if (!port) return;
+    this.onClose(reason);
+    port.close(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const port = this.port;
+    this.port = null;
+    this.failAll();
+    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+  }
+}
