@@ -24,7 +24,7 @@ export interface VpOptions {
   link: string;
   dialect: VpDialect;
   files?: VpFile[];
-  /** How long a whole print takes, seconds. */
+  /** How long a print of a file up to 120 kB takes, seconds (larger files take longer). */
   printSeconds?: number;
   /** Marlin PRINTCOUNTER (M78 statistics). */
   printcounter?: boolean;
@@ -58,6 +58,8 @@ export class VirtualPrinter {
   private slaveFd: number | null = null;
   private print: Print | null = null;
   private lastExtruded = 0;
+  /** Timings of the current or last print, seconds since the epoch (the truth for tests). */
+  timing = { startedAt: 0, endedAt: 0, pausedSeconds: 0, pausedAt: 0 };
   /** The logical E position, which firmware keeps after a print ends. */
   private lastE = 0;
   private halted = false;
@@ -257,10 +259,20 @@ export class VirtualPrinter {
         out.push("ok T:210.00 /210.00 B:60.00 /60.00 @:40 B@:0");
         this.write(...out);
         return;
+      case "M409":
+        if (this.dialect === "rrf" && /job\.file\.fileName/.test(args)) {
+          out.push(`{"key":"job.file.fileName","flags":"","result":${this.print ? JSON.stringify("0:/gcodes/" + this.print.file.long) : "null"}}`);
+        } else out.push(`echo:Unknown command: "${line}"`);
+        break;
+      case "M31":
+        if (this.print && this.dialect !== "rrf") {
+          const secs = Math.round(Date.now() / 1000 - this.print.startedAt);
+          out.push(this.dialect === "prusa_mk3" ? `echo:${Math.floor(secs / 60)} min, ${secs % 60} sec` : `echo:Print time: ${Math.floor(secs / 60)}m ${secs % 60}s`);
+        }
+        break;
       case "M155":
       case "M110":
       case "M73":
-      case "M31":
         break;
       default:
         out.push(`echo:Unknown command: "${line}"`);
@@ -284,6 +296,7 @@ export class VirtualPrinter {
     if (d === "marlin2_host") lines.push("//action:prompt_end", "//action:prompt_begin Resuming SD", "//action:prompt_button Dismiss", "//action:prompt_show", "//action:resume", `//action:notification ${file.long}`);
     if (d === "buddy") lines.push(`File opened: /usb/${file.sfn} Size:${file.size}`);
     if (this.opts.printcounter) this.stats.prints += 1;
+    this.timing = { startedAt: Date.now() / 1000, endedAt: 0, pausedSeconds: 0, pausedAt: 0 };
     this.print = {
       file,
       pos: 0,
@@ -305,7 +318,9 @@ export class VirtualPrinter {
     this.timer = setInterval(() => {
       const p = this.print;
       if (!p || p.paused || this.halted) return;
-      const perStep = p.file.size / ((this.opts.printSeconds ?? 20) * (1000 / stepMs));
+      // printSeconds is the time for a file of up to 120 kB; larger files take longer.
+      const seconds = (this.opts.printSeconds ?? 20) * Math.max(1, p.file.size / 120_000);
+      const perStep = p.file.size / (seconds * (1000 / stepMs));
       const before = p.pos;
       p.pos = Math.min(p.file.size, p.pos + perStep);
       const e = (p.file.filament * (p.pos - before)) / p.file.size;
@@ -324,6 +339,7 @@ export class VirtualPrinter {
 
   private endPrint(): void {
     if (this.print) {
+      this.timing.endedAt = Date.now() / 1000;
       this.lastExtruded = this.print.extruded;
       this.lastE = this.print.extruded - this.print.eBase;
     }
@@ -350,6 +366,7 @@ export class VirtualPrinter {
     const p = this.print;
     if (!p || p.paused) return;
     p.paused = true;
+    this.timing.pausedAt = Date.now() / 1000;
     const d = this.dialect;
     if (d === "marlin2_host") this.write("//action:prompt_end", "//action:prompt_begin Pause SD", "//action:prompt_button Resume", "//action:prompt_show", "//action:pause");
     if (d === "marlin1") this.write(`echo:enqueueing "M25"`);
@@ -361,6 +378,7 @@ export class VirtualPrinter {
     const p = this.print;
     if (!p || !p.paused) return;
     p.paused = false;
+    this.timing.pausedSeconds += Date.now() / 1000 - this.timing.pausedAt;
     const d = this.dialect;
     if (d === "marlin2_host") this.write("//action:resume");
     if (d === "marlin1") this.write(`echo:enqueueing "M24"`);

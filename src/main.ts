@@ -97,7 +97,12 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     (stopping ??= (async () => {
       await recorder?.stop();
       const open = store.currentJob();
-      if (open) await store.finishJob(open.job_id, "server_exit", Date.now() / 1000, {}, reason).catch(() => undefined);
+      if (open) {
+        await store.finishJob(open.job_id, "server_exit", Date.now() / 1000, {}, reason).catch((err) => {
+          logger.error("job.finish_failed", { job_id: open.job_id, error: (err as Error).message });
+        });
+        logger.info("job.finished", { job_id: open.job_id, status: "server_exit", cause: reason });
+      }
       await server.close();
       await store.close();
     })());

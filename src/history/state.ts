@@ -29,6 +29,7 @@ export type JobUpdate = Partial<
   Pick<
     JobRecord,
     | "filename"
+    | "start_time"
     | "user"
     | "print_duration"
     | "total_duration"

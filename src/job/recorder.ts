@@ -155,7 +155,7 @@ export class Recorder {
           this.logger.info("job.renamed", { job_id: id, filename: e.fields.filename });
           return;
         }
-        await this.store.updateJob(id, e.time, e.fields);
+        await this.store.updateJob(id, e.time, e.fields, undefined, e.fields.start_time !== undefined);
         return;
       case "pause":
         if (!id) return;

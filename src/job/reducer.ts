@@ -3,6 +3,7 @@
 
 import type { FinishStatus } from "../history/types.js";
 import type { PrinterEvent } from "../protocol/events.js";
+import { RRF_FILE_QUERY } from "../protocol/rrf.js";
 import type { ActiveJob, ClosedJob, Effect, JobFields, RecorderInput, RecorderState, ReducerOptions } from "./types.js";
 
 export const DEFAULT_REDUCER_OPTIONS: ReducerOptions = { cancelCount: 3, cancelSeconds: 5 };
@@ -19,6 +20,8 @@ const REOPEN_AFTER_STRIKES_S = 1800;
 const ERROR_DECIDES_S = 120;
 /** RRF: how long to wait for the `Finished/Cancelled printing file` line after `Done`. */
 const RRF_DONE_WAIT_S = 3;
+/** An extrapolated start is never put further back than this. */
+const MAX_BACKDATE_S = 3 * 24 * 3600;
 /** A G92 E0 (or a firmware E reset) shows as E dropping by more than this. */
 const E_RESET_DROP_MM = 20;
 
@@ -58,7 +61,8 @@ function fieldsOf(job: ActiveJob, now: number): JobFields {
   };
 }
 
-const stripPath = (name: string): string => name.replace(/^[0-9]:\//, "").replace(/^\/?(sd\/|gcodes\/)?/, "").replace(/^\/+/, "");
+/** Relative to the card's root: drops RRF's `0:/gcodes/`, Buddy's `/usb/`, Smoothie's `/sd/`. */
+const stripPath = (name: string): string => name.replace(/^[0-9]:\//, "").replace(/^\/?(sd|usb|gcodes)\//i, "").replace(/^\/+/, "");
 
 function sameFile(a: { sfn: string | null; filename: string; size: number | null }, sfn: string | null, size: number | null): boolean {
   if (size !== null && a.size !== null && size !== a.size) return false;
@@ -79,7 +83,7 @@ class Reduction {
     return this.s.files[sfn.toLowerCase()]?.long ?? null;
   }
 
-  start(cause: string, size: number | null, sfnHint: string | null): void {
+  start(cause: string, size: number | null, sfnHint: string | null, startAt?: number): void {
     const sel = this.s.selected && this.now - this.s.selected.at <= SELECTION_FRESH_S ? this.s.selected : null;
     if (this.s.job) this.finish("cancelled", "a new print started");
     const sfn = sfnHint ?? sel?.sfn ?? null;
@@ -87,7 +91,7 @@ class Reduction {
     const listed = this.longName(sfn) ?? (opened ? this.longName(opened) : null);
     // Prefer a long name (listing, Prusa's absolute path); fall back to the 8.3 name.
     const name = listed ?? (opened && !/^[^/]{1,8}\.[^/.]{1,3}$/.test(opened) ? opened : null) ?? opened ?? (sfn ? stripPath(sfn) : null);
-    const startedAt = sel ? Math.min(sel.at, this.now) : this.now;
+    const startedAt = sel ? Math.min(sel.at, this.now) : Math.min(startAt ?? this.now, this.now);
     const fileSize = size ?? sel?.size ?? null;
     const entry = sfn ? this.s.files[sfn.toLowerCase()] : undefined;
     const metadata: Record<string, unknown> = {};
@@ -104,12 +108,14 @@ class Reduction {
       pausedTotal: 0,
       pausePos: null,
       pos: 0,
+      posAt: startedAt,
+      rate: 0,
       progress: null,
       m73: false,
       notPrinting: null,
-      // Slicers reset E in their start G-code, so a print seen from its start counts from E=0;
-      // one adopted mid-way counts from the first M114 sample.
-      filament: { source: null, used: 0, eLast: sel ? 0 : null, m78Start: null },
+      // Slicers reset E (G92 E0) in their start G-code, so the logical E counts from 0 for the
+      // job — also for one adopted mid-way (at worst since its last per-layer reset).
+      filament: { source: null, used: 0, eLast: 0, m78Start: null },
       statsBaseline: this.s.stats ? { ...this.s.stats } : null,
       errors: [],
     };
@@ -120,7 +126,7 @@ class Reduction {
     this.effects.push({ kind: "start", time: startedAt, filename: job.filename, sfn: job.sfn, metadata, cause, filamentSource: null });
     // Baselines for filament and completion counters; the file's real name if unknown.
     this.effects.push({ kind: "query", command: "M78" });
-    if (job.nameUnknown || !listed) this.effects.push({ kind: "query", command: "M27 C" });
+    if (job.nameUnknown || !listed) this.effects.push({ kind: "query", command: this.s.dialect === "rrf" ? RRF_FILE_QUERY : "M27 C" });
   }
 
   finish(status: FinishStatus, reason: string, at = this.now, reopenFor = 0): void {
@@ -164,10 +170,13 @@ class Reduction {
       pausedTotal: closed.pausedTotal,
       pausePos: null,
       pos: closed.pos,
+      posAt: this.now,
+      rate: 0,
       progress: closed.size ? closed.pos / closed.size : null,
       m73: false,
       notPrinting: null,
-      filament: { ...closed.filament, eLast: null },
+      // The printer's E position carried on; keep the last sample so nothing is lost.
+      filament: { ...closed.filament },
       statsBaseline: null,
       errors: [],
     };
@@ -230,7 +239,11 @@ class Reduction {
         if (job.pausePos === null || pos < job.pausePos) job.pausePos = pos;
         else if (pos > job.pausePos && this.now - (job.pausedAt ?? this.now) >= 2) this.resume("the SD position is rising again");
       }
-      if (pos >= job.pos) job.pos = pos;
+      if (pos > job.pos && !job.paused) {
+        if (job.pos > 0 && this.now > job.posAt) job.rate = (pos - job.pos) / (this.now - job.posAt);
+        job.pos = pos;
+        job.posAt = this.now;
+      }
       if (!job.m73 && size > 0) job.progress = Math.min(1, pos / size);
       return;
     }
@@ -246,7 +259,18 @@ class Reduction {
     const freshSelection = sel !== null && this.now - sel.at <= SELECTION_FRESH_S && (sel.size === null || sel.size === size);
     const rising = prev !== null && prev.size === size && pos > prev.pos;
     if (freshSelection || rising) {
-      this.start(freshSelection ? "file opened and the SD position is rising" : "the SD position is rising (a print already running)", size, null);
+      // Nothing announced this print: date its start by extrapolating the byte rate back to
+      // byte 0 (refined by the firmware's own print timer where it answers M31 or M27).
+      let startAt: number | undefined;
+      if (!freshSelection && prev) {
+        const rate = (pos - prev.pos) / Math.max(0.001, this.now - prev.at);
+        if (rate > 0) startAt = Math.max(this.now - pos / rate, this.now - MAX_BACKDATE_S);
+      }
+      this.start(freshSelection ? "file opened and the SD position is rising" : "the SD position is rising (a print already running)", size, null, startAt);
+      if (!freshSelection) {
+        this.s.job!.startEstimated = true;
+        if (this.s.dialect !== "prusa_mk3") this.effects.push({ kind: "query", command: "M31" });
+      }
       this.s.job!.pos = pos;
       this.s.job!.progress = pos / size;
     }
@@ -259,7 +283,7 @@ class Reduction {
     const np = job.notPrinting ?? { count: 0, since: this.now };
     np.count += 1;
     job.notPrinting = np;
-    if (np.count === 1) {
+    if (np.count <= 2) {
       // Ask the printer whether the file is still open (paused) and whether a print failed.
       if (this.s.dialect !== "prusa_mk3" && this.s.dialect !== "rrf") this.effects.push({ kind: "query", command: "M27 C" });
       if (this.s.stats) this.effects.push({ kind: "query", command: "M78" });
@@ -443,7 +467,7 @@ class Reduction {
           return;
         }
         if (input.sfn && (job.nameUnknown || (!job.sfn && input.long) || (job.sfn && job.sfn.toLowerCase() === input.sfn.toLowerCase() && input.long && job.filename !== input.long))) {
-          job.filename = input.long ?? stripPath(input.sfn);
+          job.filename = stripPath(input.long ?? input.sfn);
           job.sfn = input.sfn;
           job.nameUnknown = false;
           this.effects.push({ kind: "update", time: this.now, fields: { filename: job.filename } });
@@ -465,8 +489,10 @@ class Reduction {
         }
         if (s.dialect === "prusa_buddy") {
           // Buddy ≥6.3 prints it on abort too (D4): compare the position with the size.
-          const atEnd = job.size !== null && job.size > 0 && job.pos >= job.size * 0.98;
-          if (!atEnd && job.size !== null) return this.finish("cancelled", `Done printing file at byte ${job.pos}/${job.size} (Buddy prints it on abort too)`);
+          // The last poll may be a second or two old: extrapolate it at the measured rate.
+          const estimated = job.pos + (job.paused ? 0 : job.rate * Math.max(0, this.now - job.posAt));
+          const atEnd = job.size !== null && job.size > 0 && estimated >= job.size * 0.98;
+          if (!atEnd && job.size !== null) return this.finish("cancelled", `Done printing file at about byte ${Math.round(estimated)}/${job.size} (Buddy prints it on abort too)`);
         }
         // M1001 inside a file prints it early (D8): if the position keeps rising, the job re-opens.
         return this.finish("completed", "Done printing file", this.now, REOPEN_AFTER_DONE_S);
@@ -559,11 +585,24 @@ class Reduction {
           this.finish("klippy_shutdown", `firmware error: ${input.text.slice(1).trim()}`);
         }
         return;
+      case "print_time":
+      case "elapsed": {
+        // The firmware's print timer dates a job whose start nobody announced.
+        const job = s.job;
+        const secs = input.type === "elapsed" ? input.minutes * 60 : input.seconds;
+        if (job?.startEstimated && secs > 0) {
+          job.startEstimated = false;
+          const startedAt = Math.min(this.now - secs, job.startedAt + 1);
+          if (Math.abs(startedAt - job.startedAt) > 1) {
+            job.startedAt = startedAt;
+            this.effects.push({ kind: "update", time: this.now, fields: { start_time: startedAt, ...fieldsOf(job, this.now) } });
+          }
+        }
+        return;
+      }
       case "ok":
       case "reset_cause":
       case "open_failed":
-      case "print_time":
-      case "elapsed":
       case "busy":
       case "temperature":
       case "resend":

@@ -21,6 +21,8 @@ export interface SdFile {
 export interface ActiveJob {
   filename: string;
   sfn: string | null;
+  /** The start time was extrapolated; the firmware's print timer may correct it once. */
+  startEstimated?: boolean;
   /** True while the filename is a placeholder until `M27 C` names the file. */
   nameUnknown: boolean;
   size: number | null;
@@ -31,6 +33,9 @@ export interface ActiveJob {
   /** First SD position reported after a pause began; a rise past it means printing again. */
   pausePos: number | null;
   pos: number;
+  /** When `pos` was reported, and the byte rate between the last two reports. */
+  posAt: number;
+  rate: number;
   progress: number | null;
   m73: boolean;
   notPrinting: { count: number; since: number } | null;
@@ -89,7 +94,7 @@ export interface JobFields {
 
 export type Effect =
   | { kind: "start"; time: number; filename: string; sfn: string | null; metadata: Record<string, unknown>; cause: string; filamentSource: FilamentSource | null }
-  | { kind: "update"; time: number; fields: Partial<JobFields> & { filename?: string; metadata?: Record<string, unknown> } }
+  | { kind: "update"; time: number; fields: Partial<JobFields> & { filename?: string; start_time?: number; metadata?: Record<string, unknown> } }
   | { kind: "pause"; time: number; fields: JobFields; reason: string }
   | { kind: "resume"; time: number; fields: JobFields; reason: string }
   | { kind: "finish"; time: number; status: FinishStatus; fields: JobFields; reason: string; errorMessage: string | null }
