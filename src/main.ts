@@ -15,6 +15,9 @@ import { makeExistence } from "./files/gcode-dir.js";
 import { HistoryStore } from "./history/store.js";
 import type { Logger } from "./log.js";
 import { Recorder } from "./job/recorder.js";
+import { loadSensorConfig } from "./aux/config.js";
+import { AuxService, auxTotalSpecs } from "./aux/service.js";
+import { auxMethods } from "./api/aux-methods.js";
 import { PrinterLink } from "./serial/link.js";
 import { AUTO_PLACES } from "./serial/device.js";
 
@@ -24,6 +27,7 @@ export interface Printlog {
   hub: WebSocketHub;
   table: MethodTable;
   recorder: Recorder | null;
+  aux: AuxService;
   apiKey: string;
   /** Finishes an open job as server_exit, flushes and closes everything. */
   stop(reason: string): Promise<void>;
@@ -48,15 +52,19 @@ export async function loadApiKey(dataDir: string, configured: string | null): Pr
 export async function startPrintlog(config: Config, logger: Logger): Promise<Printlog> {
   const dataDir = resolve(config.server.dataDir);
   for (const w of config.warnings) logger.warn("config.warning", { detail: w });
+  const sensorSetup = loadSensorConfig(config);
+  for (const w of sensorSetup.warnings) logger.warn("config.warning", { detail: w });
   const store = await HistoryStore.open(dataDir, {
     logger: logger.child({ component: "history" }),
     checkpointInterval: config.history.checkpointInterval,
+    auxTotalSpecs: auxTotalSpecs(sensorSetup),
   });
+  const aux = new AuxService(sensorSetup, store, logger.child({ component: "aux" }));
   const apiKey = await loadApiKey(dataDir, config.auth.apiKey);
   const access = new AccessPolicy(config.auth.trustedClients, apiKey, config.auth.corsDomains);
   let recorder: Recorder | null = null;
   const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
-  const table = new MethodTable().add(...historyMethods(store, exists));
+  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux));
   const apiLogger = logger.child({ component: "api" });
   const hub = new WebSocketHub(table, access, apiLogger);
   const app = createApp({ table, access, logger: apiLogger });
@@ -86,6 +94,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
       silentSeconds: Math.max(60, p.commandTimeoutSeconds * 3),
       handshakeSeconds: 5,
     });
+    recorder.addLineHook((line, time) => aux.onLine(line, time));
     recorder.start();
     logger.info("printer.looking", { device: p.device, looked_in: p.device === "auto" ? AUTO_PLACES : [p.device], baud: p.baud });
   } else {
@@ -107,5 +116,5 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
       await store.close();
     })());
 
-  return { store, server, hub, table, recorder, apiKey, stop };
+  return { store, server, hub, table, recorder, aux, apiKey, stop };
 }

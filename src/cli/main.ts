@@ -1,100 +1,40 @@
 #!/usr/bin/env node
-// The `printlog` command: parses the command line and runs a subcommand. Exit codes:
-// 0 success, 1 runtime failure, 2 usage or configuration error.
+// The `printlog` command. Exit codes: 0 success, 1 runtime failure (a port in use, an unreadable
+// data directory), 2 usage or configuration error.
 
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, type Config } from "../config/config.js";
-import { createLogger } from "../log.js";
-import { startPrintlog } from "../main.js";
-
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-
-const SERVE_HELP = `Usage: printlog serve [options]
-
-Records the printer's jobs and serves Moonraker's history API.
-
-Options:
-  --config FILE      configuration file (INI, see README)   [env PRINTLOG_CONFIG]
-  --data-dir DIR     where history is kept (default ./data)  [env PRINTLOG_DATA_DIR]
-  --host HOST        address to listen on (default 0.0.0.0)  [env PRINTLOG_HOST]
-  --http-port N      HTTP port (default 7125)                [env PRINTLOG_HTTP_PORT]
-  --device PATH      serial device, 'auto' or 'none'         [env PRINTLOG_DEVICE]
-  --baud N           baud rate (default 115200)              [env PRINTLOG_BAUD]
-  --log-level LEVEL  debug, info, warn or error
-  -h, --help         show this help
-`;
+import { ConfigError } from "../config/config.js";
+import { HistoryError } from "../history/errors.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./common.js";
+import { checkConfigCommand } from "./check-config.js";
+import { exportCommand, listCommand, totalsCommand } from "./history-commands.js";
+import { replayCommand } from "./replay.js";
+import { serveCommand } from "./serve.js";
 
 const MAIN_HELP = `Usage: printlog <command> [options]
 
 Commands:
-  serve     record the printer's jobs and serve the history API (default)
+  serve         record the printer's jobs and serve the history API (the default)
+  replay FILE   rebuild history from a serial log (OctoPrint serial.log or timestamped lines)
+  list          the newest jobs as a table (--json: the API's objects)
+  totals        the job totals (--json: the API's object)
+  export        jobs as CSV or JSON, with --since, --before, --status
+  check-config  validate a configuration file and show the result
 
 Run 'printlog <command> --help' for a command's options.
 `;
 
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  serve: serveCommand,
+  replay: replayCommand,
+  list: listCommand,
+  totals: totalsCommand,
+  export: exportCommand,
+  "check-config": checkConfigCommand,
+};
+
 function fail(code: number, message: string): number {
   process.stderr.write(`printlog: ${message}\n`);
   return code;
-}
-
-function configFrom(values: Record<string, string | boolean | undefined>): Config {
-  const overrides: [string, string, string][] = [];
-  const flag = (name: string, section: string, key: string) => {
-    const v = values[name];
-    if (typeof v === "string") overrides.push([section, key, v]);
-  };
-  flag("data-dir", "server", "data_dir");
-  flag("host", "server", "host");
-  flag("http-port", "server", "port");
-  flag("log-level", "server", "log_level");
-  flag("device", "printer", "device");
-  flag("baud", "printer", "baud");
-  return loadConfig({ file: values["config"] as string | undefined, env: process.env, overrides });
-}
-
-async function serve(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: "string" },
-      "data-dir": { type: "string" },
-      host: { type: "string" },
-      "http-port": { type: "string" },
-      device: { type: "string" },
-      baud: { type: "string" },
-      "log-level": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(SERVE_HELP);
-    return EXIT_OK;
-  }
-  const config = configFrom(values);
-  const logger = createLogger((l) => process.stdout.write(l + "\n"), config.server.logLevel);
-  const app = await startPrintlog(config, logger);
-  logger.info("serve.listening", { url: app.server.url, data_dir: config.server.dataDir });
-  process.stdout.write(`printlog: serving the history API on ${app.server.url}\n`);
-  if (config.printer.device === "none") process.stdout.write("printlog: no printer configured (--device none); serving history only\n");
-  else if (config.printer.device === "auto") process.stdout.write("printlog: waiting for a printer; looking in /dev/serial/by-id/*, /dev/ttyACM*, /dev/ttyUSB*\n");
-  else process.stdout.write(`printlog: waiting for the printer on ${config.printer.device}\n`);
-  return await new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info("serve.stopping", { signal });
-      app
-        .stop(`printlog stopped (${signal})`)
-        .then(() => resolve(EXIT_OK))
-        .catch((err) => {
-          logger.error("serve.stop_failed", { error: (err as Error).message });
-          resolve(EXIT_FAILURE);
-        });
-    };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
-  });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -104,21 +44,19 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(MAIN_HELP);
       return EXIT_OK;
     }
-    if (first === undefined || first.startsWith("-")) return await serve(argv);
-    switch (first) {
-      case "serve":
-        return await serve(rest);
-      default:
-        return fail(EXIT_USAGE, `unknown command '${first}'\n\n${MAIN_HELP}`);
-    }
+    if (first === undefined || first.startsWith("-")) return await serveCommand(argv);
+    const command = COMMANDS[first];
+    if (!command) return fail(EXIT_USAGE, `unknown command '${first}'\n\n${MAIN_HELP}`);
+    return await command(rest);
   } catch (err) {
+    if (err instanceof UsageError) return fail(EXIT_USAGE, err.message);
     if (err instanceof ConfigError) return fail(EXIT_USAGE, `configuration error: ${err.message}`);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" || code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-      return fail(EXIT_USAGE, (err as Error).message);
-    }
-    if (code === "EADDRINUSE") return fail(EXIT_FAILURE, `the HTTP port is already in use: ${(err as Error).message}`);
-    return fail(EXIT_FAILURE, (err as Error).message);
+    if (err instanceof HistoryError) return fail(EXIT_FAILURE, err.message);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EADDRINUSE") return fail(EXIT_FAILURE, `the HTTP port is already in use (${e.message}); stop the other server or choose --http-port`);
+    if (e.code === "EACCES" || e.code === "EROFS") return fail(EXIT_FAILURE, `${e.message}: check the data directory's permissions`);
+    if (e.code === "ENOENT") return fail(EXIT_FAILURE, e.message);
+    return fail(EXIT_FAILURE, e.message ?? String(err));
   }
 }
 

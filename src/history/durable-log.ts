@@ -6,8 +6,10 @@ import { mkdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Low } from "lowdb";
 import { HistoryError } from "./errors.js";
-import { Journal, type JournalEntry } from "./journal.js";
+import { Journal, parseJournal, type JournalEntry } from "./journal.js";
+import { readFile } from "node:fs/promises";
 import { DurableJsonFile } from "./snapshot-file.js";
+import { lockDir } from "./dir-lock.js";
 import type { Logger } from "../log.js";
 
 export interface LogSpec<S, R> {
@@ -26,6 +28,8 @@ export interface DurableLogOptions {
   /** ... and at least this many bytes. */
   minCompactBytes?: number;
   retryMs?: number;
+  /** Read what is on disk without locking, repairing or writing (for `list`, `export`). */
+  readOnly?: boolean;
 }
 
 interface Pending {
@@ -54,6 +58,7 @@ export class DurableLog<S, R> {
     private readonly snapshotFile: DurableJsonFile<S>,
     private readonly opts: Required<DurableLogOptions>,
     public seq: number,
+    private readonly unlock: () => Promise<void>,
   ) {}
 
   get state(): S {
@@ -69,19 +74,43 @@ export class DurableLog<S, R> {
       compactRatio: 2,
       minCompactBytes: 256 * 1024,
       retryMs: 5000,
+      readOnly: false,
       ...options,
     };
-    await mkdir(dir, { recursive: true });
+    if (!opts.readOnly) await mkdir(dir, { recursive: true });
+    const unlock = spec.name === "history" && !opts.readOnly ? await lockDir(dir) : async () => undefined;
+    try {
+      return await DurableLog.load(dir, spec, opts, unlock);
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+  }
+
+  private static async load<S, R>(dir: string, spec: LogSpec<S, R>, opts: Required<DurableLogOptions>, unlock: () => Promise<void>): Promise<DurableLog<S, R>> {
     const snapPath = join(dir, `${spec.name}.json`);
     // A leftover temp file is a compaction that crashed before its rename: the old snapshot
     // and the journal are still whole, so it is simply discarded.
-    await unlink(`${snapPath}.tmp`).catch(() => undefined);
+    if (!opts.readOnly) await unlink(`${snapPath}.tmp`).catch(() => undefined);
     const file = new DurableJsonFile<S>(snapPath);
     const db = new Low(file, { version: 1 as const, seq: 0, state: spec.initial() });
     await db.read();
-    const log = new DurableLog<S, R>(dir, spec, db, file, opts, db.data.seq);
+    const log = new DurableLog<S, R>(dir, spec, db, file, opts, db.data.seq, unlock);
     log.snapshotBytes = JSON.stringify(db.data).length;
 
+    if (opts.readOnly) {
+      const text = await readFile(log.journalPath, "utf8").catch((e: NodeJS.ErrnoException) => {
+        if (e.code === "ENOENT") return "";
+        throw e;
+      });
+      for (const entry of parseJournal<R>(text, log.journalPath).entries) {
+        if (entry.seq <= log.seq) continue;
+        spec.apply(db.data.state, entry.rec, entry.seq);
+        log.seq = entry.seq;
+      }
+      log.closed = true;
+      return log;
+    }
     const { journal, recovered } = await Journal.open<R>(log.journalPath);
     if (recovered.tornTail !== null) {
       opts.logger.warn("journal.torn_tail", {
@@ -214,5 +243,6 @@ export class DurableLog<S, R> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.journal?.close();
     this.journal = null;
+    await this.unlock();
   }
 }

@@ -71,6 +71,7 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
       options,
     );
     const store = new HistoryStore(log, options.auxTotalSpecs ?? [], options.checkpointInterval ?? 30);
+    if (options.readOnly) return store;
     // Moonraker: at start-up every in_progress job becomes interrupted (totals untouched).
     const open = log.state.jobs.filter((j) => j.status === "in_progress").map((j) => j.job_id);
     if (open.length > 0) {
@@ -247,6 +248,12 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
   async amendFilament(jobId: string, filamentUsed: number, source: string): Promise<void> {
     if (!this.getJob(jobId)) return;
     await this.log.append({ op: "amend", job_id: jobId, fields: { filament_used: filamentUsed, filament_source: source } });
+  }
+
+  /** Marks the open job interrupted (a replayed log that ends mid-print). */
+  async interruptOpen(time: number): Promise<void> {
+    const open = this.currentJob();
+    if (open) await this.log.append({ op: "interrupt", job_ids: [open.job_id], time });
   }
 
   /** Deletes one job; returns false when there is no such job. */

@@ -8,7 +8,7 @@ import type { Logger } from "../log.js";
 import { parseLine } from "../protocol/parse.js";
 import type { PrinterEvent } from "../protocol/events.js";
 import { dueCommands, newPollMemory, setupCommands, type PollMemory, type PollSettings } from "../serial/poll-plan.js";
-import type { PrinterLink } from "../serial/link.js";
+import type { LineSource } from "../serial/link.js";
 import { readGcodeMetadata } from "../files/slicer-metadata.js";
 import { resolveInside } from "../files/gcode-dir.js";
 import { initialRecorderState, reduce, rememberClosedId } from "./reducer.js";
@@ -39,7 +39,7 @@ export class Recorder {
   private stopped = false;
 
   constructor(
-    private readonly link: PrinterLink,
+    private readonly link: LineSource,
     private readonly store: HistoryStore,
     private readonly logger: Logger,
     private readonly opts: RecorderOptions,

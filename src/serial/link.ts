@@ -35,7 +35,20 @@ export interface PrinterLinkEvents {
   close: [reason: string];
 }
 
-export class PrinterLink extends EventEmitter<PrinterLinkEvents> {
+/** Where printer lines come from and M-codes go: the serial port, or a replayed log. */
+export interface LineSource {
+  on<K extends keyof PrinterLinkEvents>(event: K, listener: (...args: PrinterLinkEvents[K]) => void): unknown;
+  readonly isOpen: boolean;
+  readonly busy: boolean;
+  lastLineAt: number;
+  start(): void;
+  stop(): Promise<void>;
+  send(command: string): Promise<boolean>;
+  nextBaud(): void;
+  reconnect(reason: string): void;
+}
+
+export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements LineSource {
   private port: SerialPort | null = null;
   private stopped = false;
   private retryMs: number;
