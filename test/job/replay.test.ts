@@ -1,0 +1,94 @@
+// `printlog replay`: the real CLI rebuilds history from serial logs, deterministically.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseLogLine } from "../../src/job/replay.js";
+import { CLI, tempDir } from "../helpers.js";
+
+const octo = (t: number, dir: "Recv" | "Send", text: string) => {
+  const d = new Date(t * 1000).toISOString();
+  return `${d.slice(0, 10)} ${d.slice(11, 19)},${d.slice(20, 23)} - ${dir}: ${text}`;
+};
+
+/** An OctoPrint serial.log of a Marlin printer: a job started on the LCD, paused, resumed, completed; then one cancelled. */
+function octoprintLog(): string {
+  const t0 = 1_767_000_000;
+  const lines: string[] = ["2026-01-01 00:00:00,000 - Connecting to port /dev/ttyUSB0, baudrate 115200"];
+  let t = t0;
+  const recv = (s: string, dt = 1) => lines.push(octo((t += dt), "Recv", s));
+  lines.push(octo(t, "Send", "M115"));
+  recv("FIRMWARE_NAME:Marlin 2.1.2 (x) SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin", 0.1);
+  recv("Cap:HOST_ACTION_COMMANDS:1", 0.01);
+  recv("ok", 0.01);
+  recv("echo:Now fresh file: part.gco", 10);
+  recv("File opened: PART.GCO Size: 10000", 0.01);
+  recv("File selected", 0.01);
+  recv("//action:resume", 0.01);
+  for (let pos = 1000; pos <= 4000; pos += 1000) recv(`SD printing byte ${pos}/10000`, 10);
+  recv("//action:paused", 1);
+  recv("SD printing byte 4000/10000", 30);
+  recv("//action:resumed", 30);
+  for (let pos = 5000; pos <= 10000; pos += 1000) recv(`SD printing byte ${pos}/10000`, 10);
+  recv("echo:Print time: 2m 0s", 2);
+  recv("Done printing file", 0.5);
+  recv("echo:Now fresh file: other.gco", 100);
+  recv("File opened: OTHER.GCO Size: 5000", 0.01);
+  recv("File selected", 0.01);
+  recv("SD printing byte 500/5000", 2);
+  recv("SD printing byte 900/5000", 2);
+  recv("//action:cancel", 5);
+  lines.push("2026-01-01 00:00:00,000 - Changing monitoring state from 'Printing' to 'Operational'");
+  return lines.join("\n") + "\n";
+}
+
+test("parseLogLine reads OctoPrint's and the plain format, and skips other lines", () => {
+  assert.deepEqual(parseLogLine("2019-08-19 21:24:57,294 - Recv: ok"), { time: Date.UTC(2019, 7, 19, 21, 24, 57, 294) / 1000, received: true, text: "ok" });
+  assert.deepEqual(parseLogLine("2019-08-19 21:24:57,294 - Send: M27"), { time: Date.UTC(2019, 7, 19, 21, 24, 57, 294) / 1000, received: false, text: "M27" });
+  assert.deepEqual(parseLogLine("1700000000.5 < Done printing file"), { time: 1700000000.5, received: true, text: "Done printing file" });
+  assert.deepEqual(parseLogLine("1700000000 | ok"), { time: 1700000000, received: true, text: "ok" });
+  assert.equal(parseLogLine("1700000000 > M27")?.received, false);
+  assert.equal(parseLogLine("2019-08-19 21:24:57,294 - Changing monitoring state"), null);
+});
+
+test("printlog replay rebuilds the jobs of an OctoPrint serial.log, and twice gives the same history", async (t) => {
+  const dir = await tempDir(t);
+  const log = join(dir, "serial.log");
+  await writeFile(log, octoprintLog());
+  const histories: string[] = [];
+  for (const name of ["a", "b"]) {
+    const data = join(dir, name);
+    const r = spawnSync(process.execPath, [CLI, "replay", log, "--data-dir", data], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /2 job\(s\) found/);
+    const list = spawnSync(process.execPath, [CLI, "list", "--json", "--data-dir", data], { encoding: "utf8" });
+    assert.equal(list.status, 0, list.stderr);
+    const jobs = JSON.parse(list.stdout).jobs;
+    histories.push(JSON.stringify(jobs));
+    const [cancelled, completed] = jobs;
+    assert.equal(completed.status, "completed");
+    assert.equal(completed.filename, "PART.GCO");
+    assert.ok(Math.abs(completed.total_duration - 163.5) < 0.5, `total ${completed.total_duration}`);
+    assert.ok(Math.abs(completed.print_duration - 103.5) < 0.5, `print ${completed.print_duration}`);
+    assert.equal(cancelled.status, "cancelled");
+    assert.equal(cancelled.filename, "OTHER.GCO");
+  }
+  assert.equal(histories[0], histories[1], "replay is deterministic");
+});
+
+test("printlog replay of a log ending mid-print leaves the job interrupted; a missing file is a clear error", async (t) => {
+  const dir = await tempDir(t);
+  const log = join(dir, "plain.log");
+  await writeFile(log, ["1700000000 < File opened: A.GCO Size: 1000", "1700000000.1 < File selected", "1700000001 < SD printing byte 10/1000", "1700000003 < SD printing byte 50/1000", "1700000004 > M27"].join("\n"));
+  const r = spawnSync(process.execPath, [CLI, "replay", log, "--data-dir", join(dir, "d")], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const jobs = JSON.parse(spawnSync(process.execPath, [CLI, "list", "--json", "--data-dir", join(dir, "d")], { encoding: "utf8" }).stdout).jobs;
+  assert.equal(jobs[0].status, "interrupted");
+  const missing = spawnSync(process.execPath, [CLI, "replay", join(dir, "nope.log"), "--data-dir", join(dir, "d")], { encoding: "utf8" });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no such file/i);
+  const usage = spawnSync(process.execPath, [CLI, "replay"], { encoding: "utf8" });
+  assert.equal(usage.status, 2);
+});
