@@ -18,6 +18,9 @@ import { Recorder } from "./job/recorder.js";
 import { loadSensorConfig } from "./aux/config.js";
 import { AuxService, auxTotalSpecs } from "./aux/service.js";
 import { auxMethods } from "./api/aux-methods.js";
+import { fileResponse, serverMethods, type ServerContext } from "./api/server-methods.js";
+import { Database } from "./database/store.js";
+import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
 import { AUTO_PLACES } from "./serial/device.js";
 
@@ -25,6 +28,7 @@ export interface Printlog {
   store: HistoryStore;
   server: RunningServer;
   hub: WebSocketHub;
+  database: Database;
   table: MethodTable;
   recorder: Recorder | null;
   aux: AuxService;
@@ -64,14 +68,41 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   const access = new AccessPolicy(config.auth.trustedClients, apiKey, config.auth.corsDomains);
   let recorder: Recorder | null = null;
   const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
-  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux));
+  const database = await Database.open(dataDir, { logger: logger.child({ component: "database" }) });
+  const procStats = new ProcStats();
   const apiLogger = logger.child({ component: "api" });
-  const hub = new WebSocketHub(table, access, apiLogger);
-  const app = createApp({ table, access, logger: apiLogger });
+  let hub: WebSocketHub | null = null;
+  const serverCtx: ServerContext = {
+    config,
+    sensors: sensorSetup,
+    database,
+    procStats,
+    websocketCount: () => hub?.count ?? 0,
+    warnings: [...config.warnings, ...sensorSetup.warnings],
+  };
+  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx));
+  hub = new WebSocketHub(table, access, apiLogger);
+  const app = createApp({
+    table,
+    access,
+    logger: apiLogger,
+    // Files by path; the table's own /server/files/<name> endpoints take precedence.
+    mount: (a) =>
+      a.get("/server/files/:root/*", async (c, next) => {
+        if (table.path(c.req.path)) return next();
+        return fileResponse(serverCtx, c.req.path.slice("/server/files/".length));
+      }),
+  });
   const server = await listen(app, hub, config.server.host, config.server.port);
+  // Moonraker pushes process stats every second; clients drop a socket silent for 10 s.
+  const statsTimer = setInterval(() => {
+    if (hub && hub.count > 0) hub.notify("notify_proc_stat_update", [procStats.update(hub.count)]);
+    else procStats.sample();
+  }, 1000);
+  statsTimer.unref();
 
   store.on("changed", ({ action, job }) => {
-    hub.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
+    hub?.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
   });
 
   if (config.printer.device !== "none") {
@@ -104,6 +135,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
+      clearInterval(statsTimer);
       await recorder?.stop();
       const open = store.currentJob();
       if (open) {
@@ -114,7 +146,8 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
       }
       await server.close();
       await store.close();
+      await database.close();
     })());
 
-  return { store, server, hub, table, recorder, aux, apiKey, stop };
+  return { store, server, hub, table, recorder, aux, database, apiKey, stop };
 }

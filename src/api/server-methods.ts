@@ -1,0 +1,266 @@
+// The rest of the Moonraker surface Mainsail and Fluidd call (web-clients.md): identify, info,
+// config, machine stats, the database, files, webcams, job queue and announcements. printlog is
+// not Klipper and says so: klippy_connected is false and no printer.* method exists.
+
+import { createReadStream, readdirSync, statfsSync, statSync, type Dirent } from "node:fs";
+import { Readable } from "node:stream";
+import { join } from "node:path";
+import type { Config } from "../config/config.js";
+import type { SensorSetup } from "../aux/config.js";
+import { DbError, type Database } from "../database/store.js";
+import type { ProcStats } from "../system/proc-stats.js";
+import { systemInfo } from "../system/proc-stats.js";
+import { resolveInside } from "../files/gcode-dir.js";
+import { ApiError, badRequest, notFound } from "./errors.js";
+import type { ApiMethod } from "./methods.js";
+import type { Args } from "./args.js";
+
+export const PRINTLOG_VERSION = "0.1.0";
+/** Above both clients' minimum Moonraker versions, and says what it is. */
+export const MOONRAKER_VERSION = `v0.9.3-0-printlog-${PRINTLOG_VERSION}`;
+export const API_VERSION = [1, 5, 0];
+
+export interface ServerContext {
+  config: Config;
+  sensors: SensorSetup;
+  database: Database;
+  procStats: ProcStats;
+  websocketCount: () => number;
+  warnings: string[];
+}
+
+/** Roots clients ask for; printlog answers each validly (empty unless a G-code dir is set). */
+export const ROOTS = ["gcodes", "config", "logs", "config_examples", "docs"];
+const MAX_LISTED = 10_000;
+
+function dbCall<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DbError) throw e.status === 404 ? notFound(e.message) : badRequest(e.message);
+    throw e;
+  }
+}
+
+async function dbCallAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof DbError) throw e.status === 404 ? notFound(e.message) : badRequest(e.message);
+    throw e;
+  }
+}
+
+function rootDir(ctx: ServerContext, root: string): string | null {
+  return root === "gcodes" ? ctx.config.printer.gcodeDir : null;
+}
+
+function splitPath(path: string): { root: string; rel: string } {
+  const clean = path.replace(/^\/+|\/+$/g, "");
+  const slash = clean.indexOf("/");
+  return slash === -1 ? { root: clean, rel: "" } : { root: clean.slice(0, slash), rel: clean.slice(slash + 1) };
+}
+
+function requireRoot(root: string): void {
+  if (!ROOTS.includes(root)) throw badRequest(`Invalid root path (${root})`);
+}
+
+function listFiles(dir: string, rel: string, out: Record<string, unknown>[]): void {
+  let entries;
+  try {
+    entries = readdirSync(join(dir, rel), { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (out.length >= MAX_LISTED) return;
+    if (e.name.startsWith(".")) continue;
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) listFiles(dir, path, out);
+    else if (e.isFile()) {
+      const st = statSync(join(dir, path));
+      out.push({ path, modified: st.mtimeMs / 1000, size: st.size, permissions: "r" });
+    }
+  }
+}
+
+function configView(ctx: ServerContext): Record<string, unknown> {
+  const c = ctx.config;
+  const config: Record<string, unknown> = {
+    server: { host: c.server.host, port: c.server.port },
+    authorization: { cors_domains: c.auth.corsDomains, trusted_clients: c.auth.trustedClients },
+    history: {},
+    database: {},
+    printer: { device: c.printer.device, baud: c.printer.baud, gcode_dir: c.printer.gcodeDir },
+  };
+  for (const s of ctx.sensors.sensors) {
+    const section: Record<string, unknown> = { type: "printlog" };
+    for (const f of s.fields) {
+      // Mainsail labels aux columns from config["sensor <name>"]["history_field_<field>"].
+      section[`history_field_${f.name}`] = {
+        desc: f.desc,
+        strategy: f.strategy,
+        units: f.units,
+        init_tracker: f.initTracker,
+        exclude_paused: f.excludePaused,
+        report_total: f.reportTotal,
+        report_maximum: f.reportMaximum,
+        precision: f.precision,
+        parameter: f.parameter,
+      };
+    }
+    config[`sensor ${s.name}`] = section;
+  }
+  return { config, orig: {}, files: [] };
+}
+
+export function serverMethods(ctx: ServerContext): ApiMethod[] {
+  const components = () => ["history", "database", "file_manager", "machine", "proc_stats", "webcam", "job_queue", "announcements", "spoolman", ...(ctx.sensors.sensors.length > 0 ? ["sensor"] : [])];
+  const dbArgs = (args: Args) => ({ ns: args.str("namespace"), key: args.has("key") ? args.any("key") : undefined });
+  return [
+    {
+      rpc: "server.connection.identify",
+      handler: (args, rc) => {
+        const info = { client_name: args.str("client_name"), version: args.str("version"), type: args.str("type"), url: args.str("url") };
+        if (!rc.connection) throw badRequest("server.connection.identify is only available over the WebSocket");
+        rc.connection.identify(info);
+        return { connection_id: rc.connection.id };
+      },
+    },
+    {
+      rpc: "server.websocket.id",
+      handler: (_args, rc) => {
+        if (!rc.connection) throw badRequest("only available over the WebSocket");
+        return { websocket_id: rc.connection.id };
+      },
+    },
+    {
+      rpc: "server.info",
+      http: { verb: "GET", path: "/server/info" },
+      handler: () => ({
+        klippy_connected: false,
+        klippy_state: "disconnected",
+        components: components(),
+        failed_components: [],
+        registered_directories: ROOTS.slice(0, 3),
+        warnings: ctx.warnings,
+        websocket_count: ctx.websocketCount(),
+        moonraker_version: MOONRAKER_VERSION,
+        missing_klippy_requirements: [],
+        api_version: API_VERSION,
+        api_version_string: API_VERSION.join("."),
+        printlog_version: PRINTLOG_VERSION,
+      }),
+    },
+    { rpc: "server.config", http: { verb: "GET", path: "/server/config" }, handler: () => configView(ctx) },
+    { rpc: "machine.system_info", http: { verb: "GET", path: "/machine/system_info" }, handler: () => ({ system_info: systemInfo() }) },
+    { rpc: "machine.proc_stats", http: { verb: "GET", path: "/machine/proc_stats" }, handler: () => ctx.procStats.snapshot(ctx.websocketCount()) },
+    {
+      rpc: "server.database.list",
+      http: { verb: "GET", path: "/server/database/list" },
+      handler: () => ({ namespaces: ctx.database.namespaces(), backups: [] }),
+    },
+    {
+      rpc: "server.database.get_item",
+      http: { verb: "GET", path: "/server/database/item" },
+      handler: (args) => {
+        const { ns, key } = dbArgs(args);
+        return { namespace: ns, key: key ?? null, value: dbCall(() => ctx.database.get(ns, key)) };
+      },
+    },
+    {
+      rpc: "server.database.post_item",
+      http: { verb: "POST", path: "/server/database/item" },
+      handler: async (args) => {
+        const { ns } = dbArgs(args);
+        const key = args.any("key");
+        const value = await dbCallAsync(() => ctx.database.post(ns, key, args.any("value")));
+        return { namespace: ns, key, value };
+      },
+    },
+    {
+      rpc: "server.database.delete_item",
+      http: { verb: "DELETE", path: "/server/database/item" },
+      handler: async (args) => {
+        const { ns } = dbArgs(args);
+        const key = args.any("key");
+        const value = await dbCallAsync(() => ctx.database.delete(ns, key));
+        return { namespace: ns, key, value };
+      },
+    },
+    { rpc: "server.webcams.list", http: { verb: "GET", path: "/server/webcams/list" }, handler: () => ({ webcams: [] }) },
+    { rpc: "server.job_queue.status", http: { verb: "GET", path: "/server/job_queue/status" }, handler: () => ({ queued_jobs: [], queue_state: "ready" }) },
+    { rpc: "server.announcements.list", http: { verb: "GET", path: "/server/announcements/list" }, handler: () => ({ entries: [], feeds: [] }) },
+    {
+      rpc: "server.spoolman.status",
+      http: { verb: "GET", path: "/server/spoolman/status" },
+      handler: () => ({ spoolman_connected: false, pending_reports: [], spool_id: null }),
+    },
+    {
+      rpc: "server.files.roots",
+      http: { verb: "GET", path: "/server/files/roots" },
+      handler: () => ROOTS.map((name) => ({ name, path: rootDir(ctx, name) ?? "", permissions: "r" })),
+    },
+    {
+      rpc: "server.files.list",
+      http: { verb: "GET", path: "/server/files/list" },
+      handler: (args) => {
+        const root = args.str("root", "gcodes");
+        requireRoot(root);
+        const dir = rootDir(ctx, root);
+        const out: Record<string, unknown>[] = [];
+        if (dir) listFiles(dir, "", out);
+        return out;
+      },
+    },
+    {
+      rpc: "server.files.get_directory",
+      http: { verb: "GET", path: "/server/files/directory" },
+      handler: (args) => {
+        const { root, rel } = splitPath(args.str("path", "gcodes"));
+        requireRoot(root);
+        const base = rootDir(ctx, root);
+        const dirs: Record<string, unknown>[] = [];
+        const files: Record<string, unknown>[] = [];
+        let disk = { total: 0, used: 0, free: 0 };
+        if (base) {
+          const full = resolveInside(base, rel);
+          if (!full) throw badRequest(`Invalid path: ${rel}`);
+          let entries: Dirent[];
+          try {
+            entries = readdirSync(full, { withFileTypes: true });
+          } catch {
+            if (rel !== "") throw notFound(`Directory does not exist (${root}/${rel})`);
+            entries = [];
+          }
+          for (const e of entries.slice(0, MAX_LISTED)) {
+            const st = statSync(join(full, e.name), { throwIfNoEntry: false });
+            if (!st) continue;
+            const item = { modified: st.mtimeMs / 1000, size: st.size, permissions: "r" };
+            if (e.isDirectory()) dirs.push({ dirname: e.name, ...item });
+            else if (e.isFile()) files.push({ filename: e.name, ...item });
+          }
+          try {
+            const fs = statfsSync(base);
+            disk = { total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize, free: fs.bavail * fs.bsize };
+          } catch {
+            // leave zeros
+          }
+        }
+        return { dirs, files, disk_usage: disk, root_info: { name: root, permissions: "r" } };
+      },
+    },
+  ];
+}
+
+/** GET /server/files/<root>/<path>: the file when printlog has it (G-codes, thumbnails), else a JSON 404. */
+export function fileResponse(ctx: ServerContext, path: string): Response {
+  const { root, rel } = splitPath(decodeURIComponent(path));
+  const base = rootDir(ctx, root);
+  const full = base && rel ? resolveInside(base, rel) : null;
+  const st = full ? statSync(full, { throwIfNoEntry: false }) : undefined;
+  if (!full || !st?.isFile()) throw new ApiError("not_found", `File not found: ${root}/${rel}`);
+  const type = /\.png$/i.test(full) ? "image/png" : /\.jpe?g$/i.test(full) ? "image/jpeg" : /\.json$/i.test(full) ? "application/json" : "text/plain; charset=utf-8";
+  return new Response(Readable.toWeb(createReadStream(full)) as ReadableStream, { status: 200, headers: { "Content-Type": type, "Content-Length": String(st.size) } });
+}
+
