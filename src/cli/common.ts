@@ -25,10 +25,10 @@ export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: s
 
 /** Config from the file, the environment, then the flags (section, key, flag name). */
 export function configFrom(values: Record<string, unknown>, flags: [string, string, string][] = []): Config {
-  const overrides: [string, string, string][] = [];
+  const overrides: [string, string, string, string][] = [];
   for (const [section, key, flag] of [["server", "data_dir", "data-dir"] as [string, string, string], ...flags]) {
     const v = values[flag];
-    if (typeof v === "string") overrides.push([section, key, v]);
+    if (typeof v === "string") overrides.push([section, key, v, flag]);
   }
   return loadConfig({ file: values["config"] as string | undefined, env: process.env, overrides });
 }

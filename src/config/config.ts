@@ -240,8 +240,8 @@ export function setOption(cfg: Config, section: string, key: string, value: stri
 export interface LoadOptions {
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
-  /** CLI flags as section.key -> value, applied last. */
-  overrides?: [string, string, string][];
+  /** CLI flags as [section, key, value, flag name], applied last. */
+  overrides?: [string, string, string, string?][];
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -261,6 +261,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const v = env[name];
     if (v !== undefined && v !== "") setOption(cfg, section, key, v, `environment ${name}`);
   }
-  for (const [section, key, value] of opts.overrides ?? []) setOption(cfg, section, key, value, `--${key.replace(/_/g, "-")}`);
+  for (const [section, key, value, flag] of opts.overrides ?? []) setOption(cfg, section, key, value, `--${flag ?? key.replace(/_/g, "-")}`);
   return cfg;
 }

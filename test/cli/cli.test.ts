@@ -97,7 +97,7 @@ test("list, totals and export read a data directory; the CSV parses back to the 
   }
   const filtered = JSON.parse(run(["export", "--format", "json", "--status", "cancelled", "--data-dir", dir]).stdout);
   assert.deepEqual(filtered.map((j: any) => j.filename), ["multi\nline.gcode"]);
-  const since = JSON.parse(run(["export", "--format", "json", "--since", "1700001500", "--before", "2023-11-14T23:00:00Z", "--data-dir", dir]).stdout);
+  const since = JSON.parse(run(["export", "--format", "json", "--since", "1700001500", "--before", "2023-11-14T23:30:00Z", "--data-dir", dir]).stdout);
   assert.deepEqual(since.map((j: any) => j.job_id), ["000003", "000004"]);
   assert.equal(run(["export", "--status", "done", "--data-dir", dir]).status, 2);
   assert.equal(run(["export", "--since", "yesterday-ish", "--data-dir", dir]).status, 2);
