@@ -44,8 +44,12 @@ export type PrinterEvent =
 export const MAX_LINE_LENGTH = 1024;
 
 /** Cleans a raw line from the wire: caps it, strips CR, NUL and other control characters. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\0-\x08\x0b-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\0-\x08\x0b-\x1f\x7f]/g;
+
 export function cleanLine(raw: string): string {
   const capped = raw.length > MAX_LINE_LENGTH ? raw.slice(0, MAX_LINE_LENGTH) : raw;
-  // eslint-disable-next-line no-control-regex
-  return capped.replace(/[\0-\x08\x0b-\x1f\x7f]/g, "").trim();
+  return (CONTROL.test(capped) ? capped.replace(CONTROLS, "") : capped).trim();
 }

@@ -21,12 +21,21 @@ export function parseLine(raw: string, ctx: ParseContext = DEFAULT_CONTEXT): Pri
   if (ctx.inFileList && line !== "End file list") {
     return parseFileListEntry(line) ?? { type: "other", text: line };
   }
+  // The commonest lines first, by their opening characters, so each line meets only the
+  // patterns that can match it.
+  const c = line.charCodeAt(0);
+  if (c === 111 /* o */ && (line === "ok" || line.startsWith("ok ") || line.startsWith("ok:"))) {
+    if (line.includes("FIRMWARE_NAME:")) return parseFirmwareLine(line)!;
+    return parseMarlinLine(line) ?? { type: "ok" };
+  }
+  if (c === 83 /* S */ && line.startsWith("SD printing byte ")) return parseMarlinLine(line) ?? { type: "other", text: line };
+  if (c === 67 /* C */ && line.startsWith("Cap:")) return parseCapLine(line) ?? { type: "other", text: line };
+  if (c === 70 /* F */ && line.startsWith("FIRMWARE_NAME:")) return parseFirmwareLine(line)!;
   return (
-    parseFirmwareLine(line) ??
-    parseCapLine(line) ??
     parseMarlinLine(line) ??
     parsePrusaLine(line) ??
     parseRrfLine(line) ??
-    parseSmoothieLine(line) ?? { type: "other", text: line }
+    parseSmoothieLine(line) ??
+    parseFirmwareLine(line) ?? { type: "other", text: line }
   );
 }
