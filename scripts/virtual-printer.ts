@@ -115,7 +115,7 @@ export class VirtualPrinter {
   }
 
   private write(...lines: string[]): void {
-    if (!this.socat?.stdin?.writable) return;
+    if (!this.socat?.stdin?.writable || this.muted) return;
     this.socat.stdin.write(lines.map((l) => l + "\n").join(""));
   }
 
@@ -209,9 +209,23 @@ export class VirtualPrinter {
     return out;
   }
 
+  /** A printer that has stopped answering (hung firmware, a wedged USB bridge). */
+  muted = false;
+
+  /** Sends line noise: random bytes, an over-long line without newline, invalid UTF-8, NULs. */
+  noise(): void {
+    if (!this.socat?.stdin?.writable) return;
+    const random = Buffer.alloc(512);
+    for (let i = 0; i < random.length; i++) random[i] = Math.floor(Math.random() * 256);
+    this.socat.stdin.write(random);
+    this.socat.stdin.write(Buffer.alloc(100_000, 0x41)); // 100 kB with no newline
+    this.socat.stdin.write(Buffer.from([0x0a, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x0a])); // invalid UTF-8
+    this.socat.stdin.write(Buffer.from("\0\0ok\0\nSD printing \0byte\n\r\n", "latin1"));
+  }
+
   private command(line: string): void {
     this.received.push(line);
-    if (this.halted) return; // a killed Marlin answers nothing, ever
+    if (this.halted || this.muted) return; // a killed or hung firmware answers nothing
     const m = /^(?:N\d+\s+)?([GMT]\d+)\s*(.*?)(?:\*\d+)?$/.exec(line);
     const code = m?.[1]?.toUpperCase() ?? "";
     const args = m?.[2] ?? "";
@@ -317,7 +331,7 @@ export class VirtualPrinter {
     const stepMs = 100;
     this.timer = setInterval(() => {
       const p = this.print;
-      if (!p || p.paused || this.halted) return;
+      if (!p || p.paused || this.halted) return; // a muted printer keeps printing
       // printSeconds is the time for a file of up to 120 kB; larger files take longer.
       const seconds = (this.opts.printSeconds ?? 20) * Math.max(1, p.file.size / 120_000);
       const perStep = p.file.size / (seconds * (1000 / stepMs));

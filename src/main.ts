@@ -48,8 +48,13 @@ export async function loadApiKey(dataDir: string, configured: string | null): Pr
     // created below
   }
   const key = randomBytes(16).toString("hex");
-  await mkdir(dataDir, { recursive: true });
-  await writeFile(path, key + "\n", { mode: 0o600 });
+  try {
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(path, key + "\n", { mode: 0o600 });
+  } catch {
+    // A read-only data directory: this key lasts until printlog restarts (trusted clients
+    // need none); the store reports the directory's state itself.
+  }
   return key;
 }
 
@@ -122,7 +127,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
       positionSeconds: Math.max(2, p.pollPrintingSeconds * 2),
       statsSeconds: 30,
       gcodeDir: p.gcodeDir,
-      silentSeconds: Math.max(60, p.commandTimeoutSeconds * 3),
+      silentSeconds: Math.max(10, p.commandTimeoutSeconds * 3),
       handshakeSeconds: 5,
     });
     recorder.addLineHook((line, time) => aux.onLine(line, time));

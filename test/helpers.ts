@@ -6,6 +6,9 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { defaultConfig, type Config } from "../src/config/config.js";
+import { startPrintlog, type Printlog } from "../src/main.js";
+import { silentLogger } from "../src/log.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
@@ -161,3 +164,23 @@ export class RpcClient {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** printlog in this process on a real loopback port with a temp data dir and no printer. */
+export async function startInProcess(tweak: (c: Config) => void = () => undefined): Promise<{ app: Printlog; url: string; close(): Promise<void> }> {
+  const dir = await tempDir();
+  const config = defaultConfig();
+  config.server.host = "127.0.0.1";
+  config.server.port = 0;
+  config.server.dataDir = dir;
+  config.printer.device = "none";
+  tweak(config);
+  const app = await startPrintlog(config, silentLogger);
+  return {
+    app,
+    url: app.server.url,
+    close: async () => {
+      await app.stop("test over");
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -2,6 +2,7 @@
 // active spool (Moonraker's shapes), over the same method table as everything else.
 
 import { AuxError, type AuxService } from "../aux/service.js";
+import { fieldOptions } from "../aux/config.js";
 import { badRequest } from "./errors.js";
 import type { ApiMethod } from "./methods.js";
 import { toFloat } from "./args.js";
@@ -52,18 +53,7 @@ export function auxMethods(aux: AuxService, now: () => number = () => Date.now()
             ...(extended
               ? {
                   parameter_info: s.parameters.map((p) => ({ name: p, units: s.fields.find((f) => f.parameter === p)?.units ?? null })),
-                  history_fields: s.fields.map((f) => ({
-                    field: f.name,
-                    provider: f.provider,
-                    description: f.desc,
-                    strategy: f.strategy,
-                    units: f.units,
-                    init_tracker: f.initTracker,
-                    exclude_paused: f.excludePaused,
-                    report_total: f.reportTotal,
-                    report_maximum: f.reportMaximum,
-                    precision: f.precision,
-                  })),
+                  history_fields: s.fields.map((f) => ({ field: f.name, provider: f.provider, description: f.desc, ...fieldOptions(f) })),
                 }
               : {}),
           };

@@ -6,7 +6,7 @@ import { createReadStream, readdirSync, statfsSync, statSync, type Dirent } from
 import { Readable } from "node:stream";
 import { join } from "node:path";
 import type { Config } from "../config/config.js";
-import type { SensorSetup } from "../aux/config.js";
+import { fieldOptions, type SensorSetup } from "../aux/config.js";
 import { DbError, type Database } from "../database/store.js";
 import type { ProcStats } from "../system/proc-stats.js";
 import { systemInfo } from "../system/proc-stats.js";
@@ -97,17 +97,7 @@ function configView(ctx: ServerContext): Record<string, unknown> {
     const section: Record<string, unknown> = { type: "printlog" };
     for (const f of s.fields) {
       // Mainsail labels aux columns from config["sensor <name>"]["history_field_<field>"].
-      section[`history_field_${f.name}`] = {
-        desc: f.desc,
-        strategy: f.strategy,
-        units: f.units,
-        init_tracker: f.initTracker,
-        exclude_paused: f.excludePaused,
-        report_total: f.reportTotal,
-        report_maximum: f.reportMaximum,
-        precision: f.precision,
-        parameter: f.parameter,
-      };
+      section[`history_field_${f.name}`] = { desc: f.desc, parameter: f.parameter, ...fieldOptions(f) };
     }
     config[`sensor ${s.name}`] = section;
   }

@@ -89,6 +89,19 @@ export function parseHistoryField(provider: string, name: string, value: string,
   return field;
 }
 
+/** A field's options as Moonraker names them, shared by server.sensors.list and server.config. */
+export function fieldOptions(f: HistoryField): Record<string, unknown> {
+  return {
+    strategy: f.strategy,
+    units: f.units,
+    init_tracker: f.initTracker,
+    exclude_paused: f.excludePaused,
+    report_total: f.reportTotal,
+    report_maximum: f.reportMaximum,
+    precision: f.precision,
+  };
+}
+
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function loadSensorConfig(config: Config): SensorSetup {

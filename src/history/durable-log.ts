@@ -12,6 +12,12 @@ import { DurableJsonFile } from "./snapshot-file.js";
 import { lockDir } from "./dir-lock.js";
 import type { Logger } from "../log.js";
 
+/** Errors that mean "cannot write here now", not "the data is broken". */
+export function isUnwritable(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === "EROFS" || code === "EACCES" || code === "EPERM" || code === "ENOSPC";
+}
+
 export interface LogSpec<S, R> {
   /** Base file name: `<name>.json` (snapshot) and `<name>.jsonl` (journal). */
   name: string;
@@ -58,8 +64,11 @@ export class DurableLog<S, R> {
     private readonly snapshotFile: DurableJsonFile<S>,
     private readonly opts: Required<DurableLogOptions>,
     public seq: number,
-    private readonly unlock: () => Promise<void>,
+    private unlock: () => Promise<void>,
   ) {}
+
+  /** The directory was not writable at start: take the lock when it is. */
+  needsLock = false;
 
   get state(): S {
     return this.db.data.state;
@@ -78,16 +87,34 @@ export class DurableLog<S, R> {
       ...options,
     };
     if (!opts.readOnly) await mkdir(dir, { recursive: true });
-    const unlock = spec.name === "history" && !opts.readOnly ? await lockDir(dir) : async () => undefined;
+    const locks = spec.name === "history" && !opts.readOnly;
+    let unlock: () => Promise<void> = async () => undefined;
+    let unwritable: Error | null = null;
+    if (locks) {
+      try {
+        unlock = await lockDir(dir);
+      } catch (e) {
+        if (!isUnwritable(e)) throw e;
+        unwritable = e as Error;
+      }
+    }
     try {
-      return await DurableLog.load(dir, spec, opts, unlock);
+      const log = await DurableLog.load(dir, spec, opts, unlock, unwritable);
+      log.needsLock = locks && unwritable !== null;
+      return log;
     } catch (e) {
       await unlock();
       throw e;
     }
   }
 
-  private static async load<S, R>(dir: string, spec: LogSpec<S, R>, opts: Required<DurableLogOptions>, unlock: () => Promise<void>): Promise<DurableLog<S, R>> {
+  private static async load<S, R>(
+    dir: string,
+    spec: LogSpec<S, R>,
+    opts: Required<DurableLogOptions>,
+    unlock: () => Promise<void>,
+    unwritable: Error | null,
+  ): Promise<DurableLog<S, R>> {
     const snapPath = join(dir, `${spec.name}.json`);
     // A leftover temp file is a compaction that crashed before its rename: the old snapshot
     // and the journal are still whole, so it is simply discarded.
@@ -98,7 +125,19 @@ export class DurableLog<S, R> {
     const log = new DurableLog<S, R>(dir, spec, db, file, opts, db.data.seq, unlock);
     log.snapshotBytes = JSON.stringify(db.data).length;
 
-    if (opts.readOnly) {
+    let opened: Awaited<ReturnType<typeof Journal.open<R>>> | null = null;
+    if (!opts.readOnly && !unwritable) {
+      try {
+        opened = await Journal.open<R>(log.journalPath);
+      } catch (e) {
+        if (!isUnwritable(e)) throw e;
+        unwritable = e as Error;
+      }
+    }
+    if (!opened) {
+      // Read-only use (`list`, `export`), or a data directory that cannot be written now (a
+      // read-only filesystem, wrong permissions): serve what is on disk; with `unwritable`,
+      // changes are kept in memory and written once the directory is writable again.
       const text = await readFile(log.journalPath, "utf8").catch((e: NodeJS.ErrnoException) => {
         if (e.code === "ENOENT") return "";
         throw e;
@@ -108,10 +147,19 @@ export class DurableLog<S, R> {
         spec.apply(db.data.state, entry.rec, entry.seq);
         log.seq = entry.seq;
       }
-      log.closed = true;
+      db.data.seq = log.seq;
+      if (opts.readOnly) log.closed = true;
+      else {
+        log.failing = true;
+        opts.logger.error("store.unwritable", {
+          dir,
+          error: unwritable?.message,
+          note: "serving the history on disk; new records are kept in memory and written when the directory is writable again",
+        });
+      }
       return log;
     }
-    const { journal, recovered } = await Journal.open<R>(log.journalPath);
+    const { journal, recovered } = opened;
     if (recovered.tornTail !== null) {
       opts.logger.warn("journal.torn_tail", {
         file: log.journalPath,
@@ -164,7 +212,13 @@ export class DurableLog<S, R> {
     while (this.pending.length > 0) {
       const batch = this.pending.slice();
       try {
-        if (!this.journal) this.journal = (await Journal.open<R>(this.journalPath)).journal;
+        if (!this.journal) {
+          if (this.needsLock) {
+            this.unlock = await lockDir(this.dir);
+            this.needsLock = false;
+          }
+          this.journal = (await Journal.open<R>(this.journalPath)).journal;
+        }
         const before = this.journal.bytes;
         const text = batch.map((p) => p.line).join("\n");
         const sync = batch.some((p) => p.sync);

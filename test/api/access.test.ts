@@ -3,31 +3,21 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { rm } from "node:fs/promises";
-import { defaultConfig } from "../../src/config/config.js";
 import { AccessPolicy, corsPattern } from "../../src/api/access.js";
-import { startPrintlog, type Printlog } from "../../src/main.js";
-import { silentLogger } from "../../src/log.js";
-import { http, RpcClient, tempDir } from "../helpers.js";
+import type { Printlog } from "../../src/main.js";
+import { http, RpcClient, startInProcess } from "../helpers.js";
 
 let app: Printlog;
-let dir: string;
+let close: () => Promise<void>;
 
 before(async () => {
-  dir = await tempDir();
-  const config = defaultConfig();
-  config.server.host = "127.0.0.1";
-  config.server.port = 0;
-  config.server.dataDir = dir;
-  config.auth.trustedClients = ["10.0.0.0/8"]; // loopback is NOT trusted here
-  config.auth.corsDomains = ["*.local", "http://mainsail.example:8080"];
-  app = await startPrintlog(config, silentLogger);
+  ({ app, close } = await startInProcess((c) => {
+    c.auth.trustedClients = ["10.0.0.0/8"]; // loopback is NOT trusted here
+    c.auth.corsDomains = ["*.local", "http://mainsail.example:8080"];
+  }));
 });
 
-after(async () => {
-  await app.stop("test over");
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => close());
 
 test("an untrusted client without the key gets 401 on every transport", async () => {
   const url = app.server.url;

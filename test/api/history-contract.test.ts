@@ -3,11 +3,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { defaultConfig } from "../../src/config/config.js";
-import { startPrintlog, type Printlog } from "../../src/main.js";
-import { silentLogger } from "../../src/log.js";
-import { http, jsonBody, RpcClient, tempDir, sleep } from "../helpers.js";
-import { rm } from "node:fs/promises";
+import type { Printlog } from "../../src/main.js";
+import { http, jsonBody, RpcClient, sleep, startInProcess } from "../helpers.js";
 import { request } from "node:http";
 
 /** Sends a body with node:http, which reports an early answer (413) even while still uploading. */
@@ -24,22 +21,13 @@ function rawRequest(target: string, method: string, body: string): Promise<numbe
 
 let app: Printlog;
 let url: string;
-let dir: string;
+let close: () => Promise<void>;
 
 before(async () => {
-  dir = await tempDir();
-  const config = defaultConfig();
-  config.server.host = "127.0.0.1";
-  config.server.port = 0;
-  config.server.dataDir = dir;
-  app = await startPrintlog(config, silentLogger);
-  url = app.server.url;
+  ({ app, url, close } = await startInProcess());
 });
 
-after(async () => {
-  await app.stop("test over");
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => close());
 
 /** Resets history to jobs with the given [start, end|null, status] and returns their ids. */
 async function seed(jobs: [number, number | null, "completed" | "cancelled" | null][]): Promise<string[]> {

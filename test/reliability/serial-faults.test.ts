@@ -1,0 +1,81 @@
+// Serial faults through the real process and a real pseudo-terminal: line noise in the middle
+// of a print, and a printer that stops answering (then answers again).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { VirtualPrinter } from "../../scripts/virtual-printer.js";
+import { http, sleep, startCli, tempDir } from "../helpers.js";
+
+async function setup(t: { after(fn: () => unknown): void }, timeout = 5) {
+  const dir = await tempDir(t);
+  const link = join(dir, "printer");
+  const cfg = join(dir, "c.cfg");
+  await writeFile(cfg, `[server]\nhost: 127.0.0.1\nport: 0\ndata_dir: ${join(dir, "d")}\n[printer]\ndevice: ${link}\npoll_printing_seconds: 1\npoll_idle_seconds: 2\ncommand_timeout_seconds: ${timeout}\n`);
+  const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds: 8 });
+  await vp.plug();
+  const pl = await startCli(["serve", "--config", cfg]);
+  t.after(async () => {
+    await pl.stop("SIGKILL");
+    await vp.close();
+  });
+  await pl.waitFor(/printer\.watching/);
+  return { vp, pl };
+}
+
+async function lastJob(url: string): Promise<any> {
+  return (await http(`${url}/server/history/list?limit=1`)).body.result.jobs[0];
+}
+
+test("line noise mid-print (random bytes, a 100 kB line, invalid UTF-8, NULs): no crash, no extra job, completed", { timeout: 60_000 }, async (t) => {
+  const { vp, pl } = await setup(t);
+  vp.noise(); // while idle: must create no job
+  await sleep(1500);
+  assert.equal(await lastJob(pl.url), undefined);
+  vp.startPrint("CUBE~1.GCO");
+  await sleep(2000);
+  for (let i = 0; i < 3; i++) {
+    vp.noise();
+    await sleep(700);
+  }
+  let job: any;
+  for (let i = 0; i < 100; i++) {
+    job = await lastJob(pl.url);
+    if (job?.status && job.status !== "in_progress") break;
+    await sleep(200);
+  }
+  assert.equal(job.status, "completed");
+  assert.equal(job.filename, "calibration cube.gcode");
+  const all = (await http(`${pl.url}/server/history/list?limit=0`)).body.result;
+  assert.equal(all.count, 1, "noise created no job");
+  assert.equal(pl.proc.exitCode, null, "still running");
+});
+
+test("a printer that stops answering: the port is reopened, the job becomes klippy_disconnect, and is re-adopted when it answers again", { timeout: 90_000 }, async (t) => {
+  const { vp, pl } = await setup(t, 2);
+  vp.startPrint("BENCHY~1.GCO"); // 16 s
+  let job: any;
+  for (let i = 0; i < 50 && job?.status !== "in_progress"; i++) {
+    job = await lastJob(pl.url);
+    await sleep(200);
+  }
+  assert.equal(job.status, "in_progress");
+  vp.muted = true;
+  await pl.waitFor(/printer\.silent/, 30_000);
+  for (let i = 0; i < 50; i++) {
+    job = await lastJob(pl.url);
+    if (job.status === "klippy_disconnect") break;
+    await sleep(200);
+  }
+  assert.equal(job.status, "klippy_disconnect");
+  assert.equal((await http(`${pl.url}/server/history/totals`)).status, 200, "the API kept answering");
+  vp.muted = false;
+  for (let i = 0; i < 150; i++) {
+    job = await lastJob(pl.url);
+    if (job.status === "completed") break;
+    await sleep(200);
+  }
+  assert.equal(job.status, "completed", JSON.stringify(job.printlog.timeline));
+  assert.ok(job.printlog.timeline.some((e: any) => e.event === "reopened"));
+});
