@@ -107,7 +107,7 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
   });
 
   await t.test("firmware halt -> klippy_shutdown with the firmware's error text", async () => {
-    vp.startPrint("CUBE~1.GCO");
+    vp.startPrint("BENCHY~1.GCO"); // the long file: RRF's start is only seen from the SD position
     const job = await waitJob(url(), (j) => newJob(j) && j.status === "in_progress", "the job to start");
     await sleep(1000);
     vp.halt();
@@ -121,7 +121,7 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
 
   await t.test("printer reset mid-print -> klippy_shutdown (printer reset)", async () => {
     await sleep(2500);
-    vp.startPrint("CUBE~1.GCO");
+    vp.startPrint("BENCHY~1.GCO");
     const job = await waitJob(url(), (j) => newJob(j) && j.status === "in_progress", "the job to start");
     await sleep(1000);
     vp.reset();
