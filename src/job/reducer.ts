@@ -116,7 +116,9 @@ class Reduction {
       // Slicers reset E (G92 E0) in their start G-code, so the logical E counts from 0 for the
       // job — also for one adopted mid-way (at worst since its last per-layer reset).
       filament: { source: null, used: 0, eLast: 0, m78Start: null },
-      statsBaseline: this.s.stats ? { ...this.s.stats } : null,
+      // The counters' baseline is the first M78 answered after the start (asked for below):
+      // the last known counters may predate the previous job's end.
+      statsBaseline: null,
       errors: [],
     };
     this.s.job = job;

@@ -18,6 +18,9 @@ export interface DialectExpectations {
   printcounter?: boolean;
 }
 
+/** printlog's recent log, attached to timeouts so a failure says what printlog saw. */
+let currentOutput: () => string = () => "";
+
 async function waitJob(url: string, pred: (job: any) => boolean, what: string, timeoutMs = 25_000): Promise<any> {
   const until = Date.now() + timeoutMs;
   let last: any = null;
@@ -27,7 +30,8 @@ async function waitJob(url: string, pred: (job: any) => boolean, what: string, t
     if (last && pred(last)) return last;
     await sleep(200);
   }
-  throw new Error(`timed out waiting for ${what}; last job: ${JSON.stringify(last, null, 1)}`);
+  const log = currentOutput().split("\n").filter((l) => !/serial\.timeout/.test(l)).slice(-25).join("\n");
+  throw new Error(`timed out waiting for ${what}; last job: ${JSON.stringify(last)}\nprintlog's log:\n${log}`);
 }
 
 function near(actual: number, expected: number, tolerance: number, what: string): void {
@@ -50,6 +54,7 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
     await vp.close();
   });
   await pl.waitFor(/printer\.watching/);
+  currentOutput = () => pl.output();
   const url = () => pl.url;
   let lastId = "";
   const newJob = (job: any) => job.job_id !== lastId;
@@ -155,6 +160,7 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
     assert.equal(await pl.stop("SIGTERM"), 0, "SIGTERM exits 0");
     assert.match(pl.output(), /job\.finished.*status=server_exit/);
     pl = await startCli(["serve", "--config", config]);
+    currentOutput = () => pl.output();
     const done = await waitJob(url(), (j) => j.job_id === job.job_id && j.status === "completed", "the adopted job to complete", 30_000);
     lastId = done.job_id;
     const events = done.printlog.timeline.map((e: any) => e.event);

@@ -215,3 +215,21 @@ test("line noise: NUL, CR, control bytes and over-long lines are cleaned and cap
   assert.ok(long.type === "other" && long.text.length <= 1024);
   assert.equal(parseLine("\uFFFD\uFFFD garbage \x07").type, "other");
 });
+
+test("PRINTCOUNTER: a new job's Failed baseline is the first M78 after its start, not the counters from before the last cancel", () => {
+  const s = initialRecorderState();
+  s.dialect = "marlin2";
+  reduce(s, { type: "stats_counts", prints: 10, finished: 8, failed: 2 }, 1); // known before job 1
+  reduce(s, { type: "file_opened", name: "A.GCO", size: 1000 }, 2);
+  reduce(s, { type: "sd_progress", pos: 10, size: 1000 }, 3);
+  reduce(s, { type: "stats_counts", prints: 11, finished: 8, failed: 2 }, 4);
+  const cancel = reduce(s, { type: "action", action: "cancel", arg: "" }, 5).effects; // job 1 cancelled: Failed becomes 3
+  assert.ok(cancel.some((e) => e.kind === "finish" && e.status === "cancelled"));
+  reduce(s, { type: "file_opened", name: "B.GCO", size: 1000 }, 10);
+  reduce(s, { type: "sd_progress", pos: 10, size: 1000 }, 11);
+  const first = reduce(s, { type: "stats_counts", prints: 12, finished: 8, failed: 3 }, 12).effects;
+  assert.deepEqual(first.filter((e) => e.kind === "finish"), [], "the first M78 of job 2 is its baseline");
+  assert.ok(s.job);
+  const abort = reduce(s, { type: "stats_counts", prints: 12, finished: 8, failed: 4 }, 20).effects;
+  assert.ok(abort.some((e) => e.kind === "finish" && e.status === "cancelled"), "a later rise is an abort");
+});
