@@ -147,10 +147,13 @@ async function main(): Promise<void> {
   const vocab = CAPTURES.flatMap((c) => c.lines).filter((l) => l.length > 0);
   const N = quick ? 200_000 : 1_000_000;
   const lines = Array.from({ length: N }, (_, i) => vocab[i % vocab.length]!);
-  const events = lines.map((l) => parseLine(l)); // untimed: the reducer's input
+  // Parsing is timed without keeping its results (a live million-event array would put the
+  // garbage collector's work into the figure); the reducer's input is built afterwards.
+  for (let i = 0; i < 50_000; i++) parseLine(lines[i]!); // warm-up
   let t = performance.now();
   for (const l of lines) parseLine(l);
   const parseS = (performance.now() - t) / 1000;
+  const events = lines.map((l) => parseLine(l));
   const state = initialRecorderState();
   state.dialect = "marlin2";
   t = performance.now();
@@ -170,14 +173,14 @@ async function main(): Promise<void> {
   log(`Each job carries ~1 KB of realistic metadata (PrusaSlicer fields, two thumbnails, aux data).\n`);
   log(`| jobs | start-up | RSS after start | list limit=50: req/s, p50, p99 | get_job: req/s, p99 | totals: req/s, p99 | list limit=0 (all): one request |`);
   log(`|---|---|---|---|---|---|---|`);
-  const startup: Record<number, { ms: number; rss: number }> = {};
+  const startup: Record<number, { ms: number; rss: number; listP99: number }> = {};
   for (const n of sizes) {
     const dir = await mkdtemp(join(tmpdir(), `printlog-bench-${n}-`));
     await makeHistory(dir, n);
     const s = await serve(dir);
     const rss = await rssMb(s.pid);
-    startup[n] = { ms: s.startupMs, rss };
     const list = await load(`${s.url}/server/history/list?limit=50`);
+    startup[n] = { ms: s.startupMs, rss, listP99: list.p99 };
     const get = await load(`${s.url}/server/history/job?uid=${formatJobId(Math.ceil(n / 2))}`);
     const totals = await load(`${s.url}/server/history/totals`);
     t = performance.now();
@@ -310,11 +313,12 @@ async function main(): Promise<void> {
   log(`## Against the targets\n`);
   log(`- Parsing: ${N / parseS >= 1e6 ? "met" : "missed"} (${fmt(N / parseS)} lines/s).`);
   log(`- Start-up with ${fmt(big)} jobs: ${last.ms <= 1000 ? "met" : "missed"} (${fmt(last.ms)} ms); RSS: ${last.rss <= 120 ? "met" : "missed"} (${fmt(last.rss)} MB).`);
+  log(`- List p99 at ${fmt(big)} jobs: ${last.listP99 <= 5 ? "met" : "missed"} (${last.listP99} ms).`);
   log(`- Bytes per finished job: ${perJob <= 4096 ? "met" : "missed"} (${fmt(perJob)} B; a 1-hour job with its 120 checkpoints writes ${fmt(perJob + 120 * checkpointBytes)} B, about 0.7 MB a day of continuous printing).`);
   log(`- Completion latency: ${latencies[rounds - 1]! <= 50 ? "met" : "missed"} (max ${fmt(latencies[rounds - 1]!, 1)} ms).`);
   log("");
   log(`## Where the targets are missed, and why\n`);
-  log(`printlog keeps the whole history in memory as parsed objects and loads it by parsing one JSON snapshot (the lowdb design). Every ~1 KB job costs several KB of heap, and start-up parses the whole file, so start-up time and RSS grow linearly with the history: a 10,000-job history is within both targets, a 100,000-job history (a print an hour for eleven years) is not. Keeping the metadata out of the heap (an on-disk index with the job bodies read on demand) is the known remedy; the journal format already allows it, because the snapshot is only a cache of the journal. The list p99 at 100,000 jobs is the same request as at 10,000 (the page is found from the end, without scanning); the difference is garbage collection of the larger heap.`);
+  log(`printlog keeps the whole history in memory as parsed objects and loads it by parsing one JSON snapshot (the lowdb design). Every ~1 KB job costs several KB of heap, and start-up parses the whole file, so start-up time and RSS grow linearly with the history: a 10,000-job history is within both targets, a 100,000-job history (a print an hour for eleven years) is not. Keeping the metadata out of the heap (an on-disk index with the job bodies read on demand) is the known remedy; the journal format already allows it, because the snapshot is only a cache of the journal. A list request does the same work at 100,000 jobs as at 10,000 (the page is found from the end, without scanning); what differs is garbage collection of the larger heap, which shows in the request rate and, run to run, in the p99.`);
   await mkdir(join(ROOT, "docs"), { recursive: true });
   if (!quick) await writeFile(join(ROOT, "docs", "benchmarks.md"), out.join("\n") + "\n");
 }

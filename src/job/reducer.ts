@@ -445,14 +445,12 @@ class Reduction {
       case "enqueued":
         return this.enqueued(input.command);
       case "sd_progress":
+        this.progress(input.pos, input.size);
+        // Prusa's M27 names the file on the line before the bytes (P5): it names a job whose
+        // file nobody announced, whether it was running already or just adopted above.
         if (s.dialect === "prusa_mk3" && s.lastOther && s.job?.nameUnknown) {
           s.job.filename = s.lastOther;
           s.job.nameUnknown = false;
-          this.effects.push({ kind: "update", time: this.now, fields: { filename: s.lastOther } });
-        }
-        this.progress(input.pos, input.size);
-        if (s.dialect === "prusa_mk3" && s.lastOther && s.job && s.job.filename === "unknown.gcode") {
-          s.job.filename = s.lastOther;
           this.effects.push({ kind: "update", time: this.now, fields: { filename: s.lastOther } });
         }
         s.lastOther = null;
@@ -520,7 +518,6 @@ class Reduction {
         if (input.e !== null) this.filamentFromE(input.e);
         return;
       case "stats_counts": {
-        const prev = s.stats;
         s.stats = { finished: input.finished, failed: input.failed };
         const job = s.job;
         if (!job) return;
@@ -533,7 +530,6 @@ class Reduction {
           if (input.failed > job.statsBaseline.failed) return this.finish("cancelled", `the printer's Failed counter rose (${job.statsBaseline.failed} -> ${input.failed})`, job.notPrinting?.since ?? this.now);
           if (input.finished > job.statsBaseline.finished && job.notPrinting) return this.finish("completed", `the printer's Finished counter rose (${job.statsBaseline.finished} -> ${input.finished})`, job.notPrinting.since);
         }
-        void prev;
         return;
       }
       case "stats_filament": {
