@@ -95,7 +95,7 @@ async function makeHistory(dir: string, n: number): Promise<void> {
     applyHistoryRecord(state, { op: "start", job: { ...j, status: "in_progress", end_time: null } });
     applyHistoryRecord(state, { op: "finish", job_id: j.job_id, status: j.status as "completed", time: j.end_time!, fields: {}, aux_totals: [] });
   }
-  await new DurableJsonFile(join(dir, "history.json")).write({ version: 1, seq: 0, state });
+  await writeFile(join(dir, "history.json"), JSON.stringify({ version: 1, seq: 0, state }));
 }
 
 async function serve(dir: string): Promise<{ url: string; pid: number; startupMs: number; stop: () => Promise<void> }> {

@@ -8,6 +8,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { Args, parseQueryArgs, type ArgValue } from "./args.js";
 import { ApiError, badRequest, toApiError } from "./errors.js";
 import { dispatchJsonRpc } from "./jsonrpc.js";
+import { StreamedList } from "./streamed-result.js";
 import type { AccessPolicy } from "./access.js";
 import type { MethodTable } from "./methods.js";
 import type { Logger } from "../log.js";
@@ -153,6 +154,7 @@ export function createApp(deps: HttpDeps): Hono {
     const url = new URL(c.req.url);
     const args = { ...parseQueryArgs(url.search), ...(await readJsonBody(c)) };
     const result = await method.handler(new Args(args), { transport: "http", ip: clientIp(c) });
+    if (result instanceof StreamedList) return result.httpResponse({ "Content-Type": JSON_TYPE });
     return jsonResponse(200, { result });
   });
 

@@ -33,11 +33,15 @@ export interface ServerContext {
 export const ROOTS = ["gcodes", "config", "logs", "config_examples", "docs"];
 const MAX_LISTED = 10_000;
 
+function dbError(e: DbError): ApiError {
+  return e.status === 404 ? notFound(e.message) : e.status === 413 ? new ApiError("payload_too_large", e.message) : badRequest(e.message);
+}
+
 function dbCall<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof DbError) throw e.status === 404 ? notFound(e.message) : badRequest(e.message);
+    if (e instanceof DbError) throw dbError(e);
     throw e;
   }
 }
@@ -46,7 +50,7 @@ async function dbCallAsync<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof DbError) throw e.status === 404 ? notFound(e.message) : badRequest(e.message);
+    if (e instanceof DbError) throw dbError(e);
     throw e;
   }
 }
