@@ -3,7 +3,7 @@
 // read-only directory) stays pending and is retried, so nothing recorded is dropped. Compaction
 // runs when the journal reaches a fixed size, so start-up never replays more than that.
 
-import { copyFile, mkdir, open as openFile, stat } from "node:fs/promises";
+import { copyFile, mkdir, open as openFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Low } from "lowdb";
 import { HistoryError } from "./errors.js";
@@ -147,6 +147,9 @@ export class DurableLog<S, R> {
     unwritable: Error | null,
   ): Promise<DurableLog<S, R>> {
     const file = new DurableJsonFile<unknown>(join(dir, `${spec.name}.json`));
+    // A leftover temp file is a compaction that stopped before its rename: the document and
+    // the journal in force are whole, so it is simply discarded.
+    if (!unwritable) await unlink(`${file.path}.tmp`).catch(() => undefined);
     const db = new Low<SnapshotData<unknown>>(file, { format: 2, seq: 0, prevSeq: 0, state: null });
     const existed = (await db.read(), (await stat(file.path).catch(() => null)) !== null);
     const state = await spec.load(existed ? db.data.state : null, db.data.format, { dir, readOnly: false, logger: opts.logger });

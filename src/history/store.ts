@@ -17,6 +17,7 @@ import {
   type AuxTotalSpec,
   type FinishStatus,
   type JobRecord,
+  type JobStatus,
   type JobTotals,
   type TimelineEntry,
 } from "./types.js";
@@ -147,6 +148,10 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
   numbersOf(positions: readonly number[]): Uint32Array {
     const nums = this.log.state.index.nums;
     return Uint32Array.from(positions, (p) => nums[p]!);
+  }
+
+  statusAt(pos: number): JobStatus {
+    return this.log.state.statusAt(pos);
   }
 
   byNumber(num: number): JobRecord | undefined {
