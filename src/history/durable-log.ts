@@ -26,6 +26,8 @@ export interface Capture {
   write?(): Promise<number>;
   commit?(): void;
   abort?(): void;
+  /** After the journal restarted: remove what the document no longer names. */
+  cleanup?(): Promise<void>;
 }
 
 export interface LogSpec<S, R> {
@@ -371,6 +373,7 @@ export class DurableLog<S, R> {
       // document too; when they reach the journal later, replay skips them by sequence number.
       this.bytesWritten += await journal.restart(seq);
       this.compactRetryAt = 0;
+      await capture.cleanup?.().catch((e: Error) => this.opts.logger.warn("store.cleanup_failed", { error: e.message }));
     } catch (err) {
       capture.abort?.();
       this.compactRetryAt = Date.now() + this.opts.retryMs;

@@ -2,7 +2,7 @@
 // disk, except the few changed since the last compaction (and the running job), which are kept
 // in memory until a compaction writes them. Implements the fold's model and the compaction.
 
-import { unlink } from "node:fs/promises";
+import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { JobFiles, bodyLine, encodeEntry, indexFileName, jobsFileName, jobsHeader, ENTRY_BYTES, type FilesState } from "./job-files.js";
 import { DELETED, JobIndex, STATUS_CODES, statusCode } from "./job-index.js";
@@ -72,6 +72,13 @@ export class PagedHistory implements HistoryModel {
     if (d.files) {
       h.files = JobFiles.open(dir, d.files, readOnly);
       h.files.loadIndex(h.index, (m) => h.rot.push(m));
+      // Generations the document no longer names: a rewrite that stopped before its clean-up.
+      if (!readOnly) {
+        const keep = new Set([jobsFileName(d.files.gen), indexFileName(d.files.gen)]);
+        for (const f of await readdir(dir).catch(() => [] as string[])) {
+          if (/^history-(jobs|index)\.\d+\.(jsonl|bin)$/.test(f) && !keep.has(f)) await unlink(join(dir, f)).catch(() => undefined);
+        }
+      }
     }
     for (const job of d.open ?? []) h.insert(job);
     return h;
@@ -255,11 +262,12 @@ export class PagedHistory implements HistoryModel {
         for (const n of capturedRemoved) this.removed.delete(n);
         if (wasCleared) this.cleared = false;
         if (rewrite) this.deadBytes -= deadAtCapture;
-        if (rewrite && old) {
-          old.close();
-          void old.remove();
-        }
+        if (rewrite && old) old.close();
         this.files = files;
+      },
+      // The document no longer names the old generation: its files can go.
+      cleanup: async () => {
+        if (rewrite && old) await old.remove();
       },
       abort: () => {
         if (rewrite && target && target !== old) {
