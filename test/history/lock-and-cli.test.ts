@@ -78,7 +78,7 @@ test("backup while serving and compacting gives a consistent copy that printlog 
   let notes = 0;
   const writer = (async () => {
     while (writing) {
-      const r = await http(`${pl.url}/server/database/item`, jsonBody({ namespace: "history_notes", key: `n${notes % 50}`, value: "x".repeat(2000) + notes }));
+      const r = await http(`${pl.url}/server/database/item`, jsonBody({ namespace: "history_notes", key: `n${notes % 20}`, value: "x".repeat(100_000) + notes }));
       assert.equal(r.status, 200);
       notes += 1;
     }
@@ -91,7 +91,7 @@ test("backup while serving and compacting gives a consistent copy that printlog 
   }
   writing = false;
   await writer;
-  assert.ok(notes > 20, `the database was written to meanwhile (${notes} notes)`);
+  assert.ok(notes > 20, `the database was written to meanwhile (${notes} notes, a compaction every ~10)`);
   await pl.stop("SIGTERM");
 
   // The backup is a data directory: printlog serves it as it was.
