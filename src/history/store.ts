@@ -97,9 +97,10 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
       options.logger.warn("history.interrupted", { jobs: open, note: "jobs were open when printlog last stopped" });
       // Not awaited when the directory cannot be written now: the record is kept and written
       // (the job marked interrupted on disk) once it can.
-      const done = log.append({ op: "interrupt", job_ids: open, time: Date.now() / 1000 });
-      if (log.failing) done.catch(() => undefined);
-      else await done;
+      await log.append({ op: "interrupt", job_ids: open, time: Date.now() / 1000 }).catch((e: unknown) => {
+        // Logged by the log (store.write_failed); serving the history matters more than this write.
+        if (!(e instanceof HistoryError && e.code === "storage_failed")) throw e;
+      });
     }
     store.alignAuxTotals();
     return store;
