@@ -3,7 +3,9 @@
 // (and cuts it off the file) but refuses a corrupt or rotten line in the middle, naming file,
 // line and byte offset, so history is never silently discarded. Parsing is one linear pass.
 
-import { open, readFile, type FileHandle } from "node:fs/promises";
+import { open, readFile, stat, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fsyncDir } from "./durable-file.js";
 import { HistoryError } from "./errors.js";
 import { decodeLine, encodeLine } from "./line-codec.js";
 
@@ -128,7 +130,13 @@ export class Journal {
 
   /** Opens for appending, cutting a torn tail off the file; `recovered` is what `read` returned. */
   static async open(path: string, validBytes: number, torn: boolean): Promise<Journal> {
+    const existed = await stat(path).then(() => true, () => false);
     const handle = await open(path, "a+");
+    // A new file's directory entry must reach the disk before anything in it is acknowledged.
+    if (!existed) await fsyncDir(dirname(path)).catch(async (e) => {
+      await handle.close();
+      throw e;
+    });
     if (torn) {
       await handle.truncate(validBytes);
       await handle.sync();
