@@ -27,6 +27,8 @@ export interface HistoryDocument {
 /** A job file generation is rewritten once this share of it is dead (and it is large enough to matter). */
 const REWRITE_DEAD_RATIO = 0.5;
 const REWRITE_MIN_BYTES = 4 * 1024 * 1024;
+/** Parsed bodies kept for re-reads: a few hundred KB of heap. */
+const CACHE_JOBS = 256;
 
 export class PagedHistory implements HistoryModel {
   nextJobNumber = 1;
@@ -42,6 +44,8 @@ export class PagedHistory implements HistoryModel {
   files: JobFiles | null = null;
   deadBytes = 0;
   private version = 0;
+  /** Bodies read recently (clients re-read the newest page): parsed once, bounded. Read-only. */
+  private readonly cache = new Map<number, JobRecord>();
   /** Problems found reading the job files (reported, not served). */
   readonly rot: string[] = [];
 
@@ -103,9 +107,19 @@ export class PagedHistory implements HistoryModel {
   /** The body of the job at index position `pos`. */
   bodyAt(pos: number): JobRecord {
     const off = this.index.off[pos]!;
-    if (off < 0) return this.tail.get(this.index.nums[pos]!)!.job;
-    if (!this.files) throw new HistoryError("snapshot_corrupt", `job ${this.index.nums[pos]} has no job file`);
-    return this.files.readBody(off, this.index.len[pos]!);
+    const num = this.index.nums[pos]!;
+    if (off < 0) return this.tail.get(num)!.job;
+    const cached = this.cache.get(num);
+    if (cached) {
+      this.cache.delete(num); // most recently used last
+      this.cache.set(num, cached);
+      return cached;
+    }
+    if (!this.files) throw new HistoryError("snapshot_corrupt", `job ${num} has no job file`);
+    const job = this.files.readBody(off, this.index.len[pos]!);
+    this.cache.set(num, job);
+    if (this.cache.size > CACHE_JOBS) this.cache.delete(this.cache.keys().next().value!);
+    return job;
   }
 
   statusAt(pos: number): JobStatus {
@@ -120,12 +134,14 @@ export class PagedHistory implements HistoryModel {
     const pos = this.index.find(num);
     if (pos === -1) return undefined;
     const job = this.bodyAt(pos);
+    this.cache.delete(num); // about to change: it lives in the tail now
     this.tail.set(num, { job, version: ++this.version });
     return job;
   }
 
   touch(job: JobRecord): void {
     const num = parseJobId(job.job_id)!;
+    this.cache.delete(num);
     const dead = this.deadOf(num);
     this.tail.set(num, { job, version: ++this.version });
     this.index.upsert({ num, start: job.start_time, end: job.end_time, status: statusCode(job.status), off: -1, len: 0 });
@@ -143,6 +159,7 @@ export class PagedHistory implements HistoryModel {
       if (this.index.find(num) === -1) continue;
       this.deadBytes += this.deadOf(num);
       this.tail.delete(num);
+      this.cache.delete(num);
       this.removed.add(num);
     }
     this.index.remove(nums);
@@ -150,6 +167,7 @@ export class PagedHistory implements HistoryModel {
 
   clear(): void {
     this.index.clear();
+    this.cache.clear();
     this.tail.clear();
     this.removed.clear();
     this.cleared = true;
