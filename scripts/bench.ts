@@ -37,9 +37,14 @@ interface Served {
   stop: () => Promise<void>;
 }
 
+/** Node's flags in deploy/printlog.service: printlog is measured as it is deployed. */
+const SERVICE_FLAGS = ((await readFile(join(ROOT, "deploy", "printlog.service"), "utf8").catch(() => "")).match(/^ExecStart=\/usr\/bin\/env node ((?:--\S+ )*)/m)?.[1] ?? "").trim().split(/\s+/).filter(Boolean);
+
 async function serve(dir: string, cli = CLI): Promise<Served> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [cli, "serve", "--device", "none", "--host", "127.0.0.1", "--http-port", "0", "--data-dir", dir, "--log-level", "warn"], { stdio: ["ignore", "pipe", "inherit"] });
+  // The previous printlog (a baseline) ran without flags, as it was deployed then.
+  const flags = cli === CLI ? SERVICE_FLAGS : [];
+  const proc = spawn(process.execPath, [...flags, cli, "serve", "--device", "none", "--host", "127.0.0.1", "--http-port", "0", "--data-dir", dir, "--log-level", "warn"], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = "";
     proc.stdout!.on("data", (d) => {
@@ -189,7 +194,7 @@ async function main(): Promise<void> {
   // ---- the history at 10k / 100k / 1M jobs, worst case ----
   const THRESHOLD = 1024 * 1024; // the store's default compaction threshold
   log(`## History API at 10k, 100k and 1M jobs (worst case)\n`);
-  log(`Each job carries ~1 KB of realistic metadata (PrusaSlicer fields, two thumbnails, aux data). Worst case for start-up: the journal is just under its compaction threshold (1 MiB), filled by the real store with 1-hour jobs that checkpoint every 30 s; start-up replays all of it. Start-up is from spawning \`printlog serve\` to its first answer. Requests/s and server CPU per request with 8 connections for 3 s (CPU from /proc, user + system); latency p50/p99 with one connection for 3 s. "Deep page" is limit=50 at start = 90% of the history. limit=0 runs first on the fresh process (its peak RSS is the streaming's own: the kernel's high-water mark, reset before the request); RSS "loaded" is after the four loads that follow.\n`);
+  log(`Each job carries ~1 KB of realistic metadata (PrusaSlicer fields, two thumbnails, aux data). Worst case for start-up: the journal is just under its compaction threshold (1 MiB), filled by the real store with 1-hour jobs that checkpoint every 30 s; start-up replays all of it. Start-up is from spawning \`printlog serve\` to its first answer; printlog runs with the Node flags of deploy/printlog.service (\`${SERVICE_FLAGS.join(" ") || "none"}\`). Requests/s and server CPU per request with 8 connections for 3 s (CPU from /proc, user + system); latency p50/p99 with one connection for 3 s. "Deep page" is limit=50 at start = 90% of the history. limit=0 runs first on the fresh process (its peak RSS is the streaming's own: the kernel's high-water mark, reset before the request); RSS "loaded" is after the four loads that follow.\n`);
   const edir = await mkdtemp(join(tmpdir(), "printlog-bench-empty-"));
   const empty = await serve(edir);
   const emptyRss = await rssMb(empty.pid);
