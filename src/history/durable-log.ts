@@ -3,14 +3,15 @@
 // read-only directory) stays pending and is retried, so nothing recorded is dropped. Compaction
 // runs when the journal reaches a fixed size, so start-up never replays more than that.
 
-import { copyFile, mkdir, open as openFile, stat, unlink } from "node:fs/promises";
+import { mkdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Low } from "lowdb";
 import { HistoryError } from "./errors.js";
 import { Journal, type RecoveredJournal } from "./journal.js";
 import { journalLine } from "./journal.js";
 import { DurableJsonFile, type SnapshotData } from "./snapshot-file.js";
-import { fsyncDir } from "./durable-file.js";
+import { copyDurably, fsyncDir } from "./durable-file.js";
+import { checkContinuity } from "./continuity.js";
 import { lockDir } from "./dir-lock.js";
 import type { Logger } from "../log.js";
 
@@ -219,20 +220,14 @@ export class DurableLog<S, R> {
 
   /** Folds the journal's records after the document's; says loudly when records are missing. */
   private replay(recovered: RecoveredJournal<R>, doc: SnapshotData<unknown>): number {
-    const S = doc.seq;
-    const file = this.journalPath;
-    const first = recovered.entries[0]?.seq ?? null;
-    const last = recovered.entries[recovered.entries.length - 1]?.seq ?? null;
-    const warn = (event: string, message: string, fields: Record<string, unknown>) => {
-      this.warnings.push(message);
-      this.opts.logger.error(event, { file, ...fields, note: message });
-    };
-    if (recovered.after !== null && recovered.after > S) {
-      warn("journal.gap", `${file} follows sequence ${recovered.after} but ${this.documentPath} holds only up to ${S}: records ${S + 1}..${recovered.after} are missing (the document is older than the journal, e.g. restored separately); the journal's own records are kept`, { document_seq: S, journal_after: recovered.after });
-    } else if (recovered.after !== null && recovered.after < S && recovered.after !== doc.prevSeq) {
-      warn("journal.stale", `${file} was started after sequence ${recovered.after}, before the document's last compaction (${doc.prevSeq}..${S}): it is older than the document (e.g. restored separately); records after ${S} are applied, older ones were already compacted`, { document_seq: S, journal_after: recovered.after });
-    } else if (first !== null && first > S + 1 && (recovered.after === S || recovered.after === null)) {
-      warn("journal.gap", `${file}: records ${S + 1}..${first - 1} are missing between the document (up to ${S}) and the journal's first record (${first}); jobs recorded then are lost`, { document_seq: S, journal_first: first });
+    const problem = checkContinuity(
+      { journal: this.journalPath, document: this.documentPath },
+      doc,
+      { after: recovered.after, first: recovered.entries[0]?.seq ?? null },
+    );
+    if (problem) {
+      this.warnings.push(problem.message);
+      this.opts.logger.error(problem.event, { file: this.journalPath, ...problem.fields, note: problem.message });
     }
     let replayed = 0;
     for (const entry of recovered.entries) {
@@ -241,7 +236,6 @@ export class DurableLog<S, R> {
       this.seq = entry.seq;
       replayed += 1;
     }
-    void last;
     return replayed;
   }
 
@@ -391,15 +385,4 @@ export class DurableLog<S, R> {
     await this.spec.dispose?.(this.state);
     await this.unlock();
   }
-}
-
-async function copyDurably(from: string, to: string): Promise<void> {
-  await copyFile(from, to);
-  const h = await openFile(to, "r+");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await fsyncDir(join(to, ".."));
 }
