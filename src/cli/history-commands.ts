@@ -16,6 +16,14 @@ async function openStore(values: Record<string, unknown>) {
   return { store, exists: makeExistence(config.printer.gcodeDir, () => false) };
 }
 
+/** Writes to stdout, waiting when its buffer is full. */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.stdout.write(text, (e) => (e ? reject(e) : undefined))) resolve();
+    else process.stdout.once("drain", resolve);
+  });
+}
+
 export const LIST_HELP = `Usage: printlog list [--limit N] [--json] [--data-dir DIR] [--config FILE]
 
 Shows the newest jobs (default 20; --limit 0 for all). --json prints exactly what
@@ -28,16 +36,26 @@ export async function listCommand(argv: string[]): Promise<number> {
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit: expected a whole number, got '${values.limit}'`);
   const { store, exists } = await openStore(values);
-  const jobs = store.select({ limit, start: 0, before: -1, since: -1, order: "DESC" }).map((p) => store.jobAt(p)!);
+  // One body at a time: `--limit 0` on a long history must not hold every job.
+  const positions = store.select({ limit, start: 0, before: -1, since: -1, order: "DESC" });
   if (values.json) {
-    const out = jobs.map((j) => presentJob(j, exists));
-    process.stdout.write(JSON.stringify({ count: out.length, jobs: out }, null, 2) + "\n");
+    // Byte for byte JSON.stringify({count, jobs}, null, 2), written job by job.
+    if (positions.length === 0) return void process.stdout.write(JSON.stringify({ count: 0, jobs: [] }, null, 2) + "\n"), EXIT_OK;
+    await writeOut(`{\n  "count": ${positions.length},\n  "jobs": [\n`);
+    for (const [i, p] of positions.entries()) {
+      const text = JSON.stringify(presentJob(store.jobAt(p)!, exists), null, 2).replace(/\n/g, "\n    ");
+      await writeOut(`    ${text}${i < positions.length - 1 ? "," : ""}\n`);
+    }
+    await writeOut("  ]\n}\n");
     return EXIT_OK;
   }
-  if (jobs.length === 0) {
+  if (positions.length === 0) {
     process.stdout.write("no jobs recorded yet\n");
     return EXIT_OK;
   }
+  const jobs = (function* () {
+    for (const p of positions) yield store.jobAt(p)!;
+  })();
   const rows = [["ID", "STATUS", "STARTED", "TIME", "PRINTING", "FILAMENT", "FILE"]];
   for (const j of jobs) {
     rows.push([
