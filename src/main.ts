@@ -83,7 +83,8 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     database,
     procStats,
     websocketCount: () => hub?.count ?? 0,
-    warnings: [...config.warnings, ...sensorSetup.warnings],
+    // Journal gaps and rotten records found at start-up: Mainsail and Fluidd show these.
+    warnings: [...config.warnings, ...sensorSetup.warnings, ...store.warnings, ...database.durable.warnings],
   };
   const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx));
   hub = new WebSocketHub(table, access, apiLogger);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { HistoryError } from "../../src/history/errors.js";
 import { HistoryStore } from "../../src/history/store.js";
 import { memoryLogger, silentLogger } from "../../src/log.js";
-import { tempDir } from "../helpers.js";
+import { http, startCli, tempDir } from "../helpers.js";
 
 const open = (dir: string, extra = {}) => HistoryStore.open(dir, { logger: silentLogger, ...extra });
 
@@ -209,4 +209,18 @@ test("after deleting most jobs, a compaction writes a new generation of job file
   assert.equal(again.getJob("0000FB")?.filename, "f250.gcode");
   assert.equal((await again.startJob({ filename: "n", start_time: 1 })).job_id, "00012D");
   await again.close();
+});
+
+test("problems found at start-up are in server.info's warnings, which the web clients show", { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const store = await open(dir);
+  await addJobs(store, 3);
+  await store.close();
+  const path = join(dir, "history.jsonl");
+  const lines = (await readFile(path, "utf8")).split("\n");
+  await writeFile(path, [lines[0], ...lines.slice(3)].join("\n"));
+  const pl = await startCli(["serve", "--device", "none", "--host", "127.0.0.1", "--http-port", "0", "--data-dir", dir]);
+  t.after(() => pl.stop("SIGKILL"));
+  const info = await http(`${pl.url}/server/info`);
+  assert.ok(info.body.result.warnings.some((w: string) => /records 1\.\.2 are missing/.test(w)), JSON.stringify(info.body.result.warnings));
 });
