@@ -349,7 +349,16 @@ export class DurableLog<S, R> {
    * after it, the journal's records are at or below the document's sequence and are skipped.
    * A failure is logged and leaves everything as it was, so the next attempt starts clean.
    */
-  async compactNow(rethrow = false): Promise<void> {
+  compactNow(rethrow = false): Promise<void> {
+    // One at a time: two captures would both append at the same committed length.
+    const run = this.compactions.then(() => this.compactOnce(rethrow));
+    this.compactions = run.catch(() => undefined);
+    return run;
+  }
+
+  private compactions: Promise<void> = Promise.resolve();
+
+  private async compactOnce(rethrow: boolean): Promise<void> {
     const journal = this.journal;
     if (!journal) return;
     const capture = this.spec.capture(this.state);

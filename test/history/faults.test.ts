@@ -224,3 +224,20 @@ test("problems found at start-up are in server.info's warnings, which the web cl
   const info = await http(`${pl.url}/server/info`);
   assert.ok(info.body.result.warnings.some((w: string) => /records 1\.\.2 are missing/.test(w)), JSON.stringify(info.body.result.warnings));
 });
+
+test("compactions asked for at the same time run one after the other, and nothing is lost", async (t) => {
+  const dir = await tempDir(t);
+  const store = await open(dir, { minCompactBytes: 3000 });
+  const writes = (async () => addJobs(store, 60))();
+  const asked: Promise<void>[] = [];
+  for (let i = 0; i < 20; i++) {
+    asked.push(store.durable.compactNow());
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all([writes, ...asked]);
+  await store.close();
+  const again = await open(dir);
+  assert.equal(again.count, 60);
+  assert.deepEqual([...again.jobs].map((j) => j.filename), Array.from({ length: 60 }, (_, i) => `f${i}.gcode`));
+  await again.close();
+});
