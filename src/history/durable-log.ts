@@ -387,6 +387,7 @@ export class DurableLog<S, R> {
 
   async close(): Promise<void> {
     if (!this.closed) await this.flush();
+    await this.compactions; // one a caller started
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.journal?.close();
