@@ -8,11 +8,13 @@ import { applyRecord, type HistoryRecord, type JobUpdate } from "./state.js";
 import { PagedHistory } from "./paged-history.js";
 import { jobView, selectPositions, type ListQuery } from "./job-view.js";
 import { HistoryError } from "./errors.js";
+import { cleanMetadata, type HistoryChange, type StartJobInput } from "./job-input.js";
+
+export { cleanMetadata, type HistoryChange, type StartJobInput };
 import { computeAuxTotals, resetAuxTotals, subtractAuxTotals } from "./aux-totals.js";
 import {
   formatJobId,
   parseJobId,
-  type AuxField,
   type AuxTotal,
   type AuxTotalSpec,
   type FinishStatus,
@@ -22,41 +24,11 @@ import {
   type TimelineEntry,
 } from "./types.js";
 
-export interface StartJobInput {
-  filename: string;
-  start_time: number;
-  user?: string;
-  metadata?: Record<string, unknown>;
-  auxiliary_data?: AuxField[];
-  filament_source?: string | null;
-  printer_file?: string | null;
-  cause?: string;
-}
-
-export interface HistoryChange {
-  action: "added" | "finished";
-  job: JobRecord;
-}
-
 export interface HistoryStoreOptions extends Omit<DurableLogOptions, "lock"> {
   /** Aux fields that report totals (from the sensor configuration). */
   auxTotalSpecs?: AuxTotalSpec[];
   /** Minimum seconds between journalled checkpoints of a running job. */
   checkpointInterval?: number;
-}
-
-/** Strips what Moonraker strips from stored metadata: job_id, print_start_time, thumbnail data. */
-export function cleanMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (!metadata || typeof metadata !== "object" || Array.isArray(metadata)) return {};
-  const { job_id: _id, print_start_time: _pst, ...rest } = metadata;
-  if (Array.isArray(rest["thumbnails"])) {
-    rest["thumbnails"] = rest["thumbnails"].map((t: unknown) => {
-      if (typeof t !== "object" || t === null) return t;
-      const { data: _data, ...thumb } = t as Record<string, unknown>;
-      return thumb;
-    });
-  }
-  return rest;
 }
 
 export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
