@@ -44,7 +44,9 @@ export function dueCommands(state: RecorderState, mem: PollMemory, settings: Pol
   const watching = state.job !== null || state.selected !== null || state.pendingDone !== null || state.lastClosed !== null;
   if (!mem.autoreportSd) due("M27", watching ? settings.printingSeconds : settings.idleSeconds);
   if (state.job) {
-    if (state.job.filament.source !== "m78") due("M114", settings.positionSeconds);
+    // M114 alongside M78: a screen abort loses the M78 answer, and a standing toolhead is
+    // part of how a pause shows on plain Marlin (second round).
+    due("M114", settings.positionSeconds);
     if (state.stats) due("M78", settings.statsSeconds);
   }
   return out;
