@@ -36,7 +36,11 @@ export interface JobName {
 /** Chooses a job's name: the listing's long name, a long name the firmware printed, the card's
  *  8.3 spelling, in that order. */
 export function chooseName(s: RecorderState, opened: string | null, sfnHint: string | null): JobName {
-  const sfn = cardSpelling(s, sfnHint ?? (opened && isShortName(opened) ? opened : null));
+  // Without a listing entry, of the spellings seen the upper-case one is the card's (FAT keeps
+  // 8.3 names upper case; the LCD path and `Now fresh file` print them lower case).
+  const shorts = [sfnHint, opened && isShortName(opened) ? opened : null].filter((n): n is string => n !== null);
+  const given = shorts.find((n) => cardEntry(s, n)) ?? shorts.find((n) => n === n.toUpperCase() && (n.toLowerCase() === shorts[0]!.toLowerCase())) ?? shorts[0] ?? null;
+  const sfn = cardSpelling(s, given);
   const listed = cardEntry(s, sfn)?.long ?? cardEntry(s, opened)?.long ?? null;
   if (listed) return { filename: listed, sfn, listed: true };
   if (opened && !isShortName(opened)) return { filename: opened, sfn, listed: false };
