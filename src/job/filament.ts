@@ -51,6 +51,9 @@ function addE(f: FilamentTrack, e: number): void {
 export function filamentFromE(r: Reduction, e: number): void {
   const job = r.s.job;
   if (job) {
+    // The first M114 is the baseline only while the job has not printed yet (its start G-code,
+    // with the slicer's G92 E0, is still to run); once printing, E counts from that reset.
+    if (job.filament.eLast === null && !job.filament.eSeen && (!job.tentative || job.pos > 0)) job.filament.eLast = 0;
     addE(job.filament, e);
     decide(job.filament);
     return;

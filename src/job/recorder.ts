@@ -208,7 +208,7 @@ export class Recorder {
         if (e.fields.filename) {
           const job = this.store.getJob(id);
           const size = job && typeof job.metadata["size"] === "number" ? (job.metadata["size"] as number) : null;
-          const local = await this.localFile(e.fields.filename, job?.printer_file ?? null, size);
+          const local = await this.localFile(e.fields.filename, e.fields.printer_file ?? job?.printer_file ?? null, size);
           const metadata = local && job ? { ...job.metadata, ...local.metadata } : undefined;
           const filename = local?.name ?? e.fields.filename;
           await this.store.updateJob(id, e.time, { ...e.fields, filename, ...(metadata ? { metadata } : {}) }, undefined, true);

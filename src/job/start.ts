@@ -219,7 +219,7 @@ export function currentFileNames(r: Reduction, sfn: string, long: string | null)
     job.filename = target;
     job.sfn = sfn;
     job.nameUnknown = false;
-    r.emit({ kind: "update", time: r.now, fields: { filename: job.filename } });
+    r.emit({ kind: "update", time: r.now, fields: { filename: job.filename, printer_file: sfn } });
   } else if (recased) {
     job.sfn = sfn;
   }

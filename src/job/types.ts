@@ -135,7 +135,7 @@ export interface JobFields {
 
 export type Effect =
   | { kind: "start"; time: number; filename: string; sfn: string | null; metadata: Record<string, unknown>; cause: string; filamentSource: FilamentSource | null }
-  | { kind: "update"; time: number; fields: Partial<JobFields> & { filename?: string; start_time?: number; metadata?: Record<string, unknown> } }
+  | { kind: "update"; time: number; fields: Partial<JobFields> & { filename?: string; printer_file?: string; start_time?: number; metadata?: Record<string, unknown> } }
   | { kind: "pause"; time: number; fields: JobFields; reason: string }
   | { kind: "resume"; time: number; fields: JobFields; reason: string }
   | { kind: "finish"; time: number; status: FinishStatus; fields: JobFields; reason: string; errorMessage: string | null; closingReading: boolean }

@@ -1,0 +1,100 @@
+// End to end on the *plain* Marlin 2.1.2.1 (Marlin's defaults plus an SD card): what the real
+// firmware did in the second round, each item through the HTTP API (durations within 2 s,
+// filament within 2 %).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { sleep } from "../helpers.js";
+import { near, nearFilament, rig } from "./real-marlin-harness.js";
+import { CAL, FILES, HALF, LONG } from "./real-marlin-files.js";
+
+test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
+  const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6, heatSeconds: 3, abortSeconds: 5 }, [CAL]);
+  let lastId = "";
+  const fresh = (j: any) => j.job_id !== lastId;
+
+  await t.test("screen start is shown at once, named by the local file, dated at the start (10, 11, 15)", async () => {
+    r.vp.startPrint(CAL.sfn);
+    // Shown during the heat-up, before the position rises.
+    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to show", 2800);
+    assert.equal(job.filename, CAL.long, "8.3 alias mapped to the full name in gcode_dir by listing and size");
+    near(job.start_time, r.vp.timing.startedAt, 1, "start_time");
+    assert.equal(typeof job.metadata.modified, "number", "metadata.modified from gcode_dir");
+    const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
+    lastId = done.job_id;
+    assert.equal(done.status, "completed");
+    near(done.total_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "total_duration");
+    nearFilament(done.filament_used, r.vp.extruded, "filament");
+  });
+
+  await t.test("pause from the screen prints nothing: inferred from the standing position, dated at the last rise (4)", async () => {
+    r.vp.startPrint(LONG.sfn);
+    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    await sleep(5000); // 3 s heat-up, then printing
+    r.vp.pause();
+    const paused = await r.waitJob((j) => j.job_id === job.job_id && j.printlog.paused === true, "the pause to be inferred", 15_000);
+    const ev = paused.printlog.timeline.find((e: any) => e.event === "paused");
+    near(ev.time, r.vp.timing.pausedAt, 2, "pause time");
+    await sleep(2000);
+    r.vp.resume();
+    const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
+    lastId = done.job_id;
+    assert.equal(done.status, "completed");
+    const total = r.vp.timing.endedAt - r.vp.timing.startedAt;
+    near(done.total_duration, total, 2, "total_duration");
+    near(done.print_duration, total - r.vp.timing.pausedSeconds, 2, "print_duration");
+    assert.ok(done.printlog.timeline.some((e: any) => e.event === "resumed"));
+  });
+
+  await t.test("screen cancel: ended at the last rise, not after the abort G-code; stray oks answer nothing (5, 9, 3)", async () => {
+    r.vp.startPrint(LONG.sfn);
+    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    await sleep(5500);
+    r.vp.cancel();
+    const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the cancel", 40_000);
+    lastId = done.job_id;
+    assert.equal(done.status, "cancelled", JSON.stringify(done.printlog.timeline));
+    near(done.end_time, r.vp.timing.endedAt, 2, "end_time");
+    near(done.total_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "total_duration");
+    await sleep(1000);
+    nearFilament((await r.job(done.job_id)).filament_used, r.vp.extruded, "filament after a cancel");
+    assert.equal(r.vp.overlaps, 0, "printlog never had two commands in flight");
+  });
+
+  await t.test("M1001 half-way: completed at `Done printing file`, and a standing position never re-opens it (1)", async () => {
+    r.vp.startPrint(HALF.sfn);
+    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
+    lastId = done.job_id;
+    assert.equal(done.status, "completed");
+    await sleep(6000); // M27 keeps answering the same position
+    const after = await r.job(done.job_id);
+    assert.equal(after.status, "completed");
+    assert.ok(!after.printlog.timeline.some((e: any) => e.event === "reopened"), JSON.stringify(after.printlog.timeline));
+    near(after.total_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "total_duration");
+    nearFilament(after.filament_used, r.vp.extruded, "filament");
+    assert.equal((await r.jobs())[0].job_id, done.job_id, "no new job");
+  });
+
+  await t.test("printlog sent only M-codes", () => {
+    assert.deepEqual(r.vp.received.filter((c) => !/^M\d+/.test(c)), []);
+  });
+});
+
+test("plain Marlin 2.1.2.1: after a halt and reset, printlog identifies the printer at once (12)", { timeout: 120_000 }, async (t) => {
+  // The default command timeout (30 s): a query lost in the halt must not hold the handshake.
+  const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6 }, [], 30);
+  r.vp.startPrint(LONG.sfn);
+  const job = await r.waitJob((j) => j.status === "in_progress", "the job to start");
+  await sleep(1500);
+  r.vp.halt();
+  const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the halt");
+  assert.equal(done.status, "klippy_shutdown");
+  await sleep(1000);
+  const before = r.pl.output().match(/printer\.watching/g)!.length;
+  r.vp.reset();
+  const until = Date.now() + 8000;
+  while (Date.now() < until && r.pl.output().match(/printer\.watching/g)!.length === before) await sleep(200);
+  assert.ok(r.pl.output().match(/printer\.watching/g)!.length > before, "identified again within 8 s of the reset");
+  assert.doesNotMatch(r.pl.output(), /baud_fallback/);
+});
