@@ -19,7 +19,8 @@ export interface StartOptions {
 
 export function startJob(r: Reduction, cause: string, size: number | null, sfnHint: string | null, o: StartOptions = {}): void {
   const s = r.s;
-  const sel = s.selected && r.now - s.selected.at <= SELECTION_FRESH_S ? s.selected : null;
+  // A host may send M24 long after its M23: its selection stays good until then.
+  const sel = s.selected && (r.now - s.selected.at <= SELECTION_FRESH_S || s.selected.byHost) ? s.selected : null;
   if (s.job) finish(r, "cancelled", "a new print started");
   const opened = sel?.name ? stripPath(sel.name) : null;
   const name = chooseName(s, opened, sfnHint ?? sel?.sfn ?? null);
