@@ -2,10 +2,10 @@
 // on a real pseudo-terminal, and every check made through the HTTP API.
 
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import { VirtualPrinter, type VpDialect } from "../../scripts/virtual-printer.js";
+import { DEFAULT_FILES, VirtualPrinter, type VpDialect } from "../../scripts/virtual-printer.js";
 import { http, sleep, startCli, tempDir, type RunningProcess } from "../helpers.js";
 
 const PRINT_SECONDS = 5;
@@ -42,9 +42,14 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
   const dir = await tempDir(t);
   const link = join(dir, "printer");
   const config = join(dir, "printlog.cfg");
+  // The user's copy of the card's first file, under its full name: every dialect's job can be
+  // dated (metadata.modified) from it, whatever name the firmware gives.
+  const gcodeDir = join(dir, "gcodes");
+  await mkdir(gcodeDir);
+  await writeFile(join(gcodeDir, DEFAULT_FILES[0]!.long), Buffer.alloc(DEFAULT_FILES[0]!.size, 0x3b));
   await writeFile(
     config,
-    ["[printer]", `device: ${link}`, "poll_printing_seconds: 1", "poll_idle_seconds: 2", "command_timeout_seconds: 5", "", "[server]", "host: 127.0.0.1", "port: 0", `data_dir: ${join(dir, "data")}`, ""].join("\n"),
+    ["[printer]", `device: ${link}`, "poll_printing_seconds: 1", "poll_idle_seconds: 2", "command_timeout_seconds: 5", `gcode_dir: ${gcodeDir}`, "", "[server]", "host: 127.0.0.1", "port: 0", `data_dir: ${join(dir, "data")}`, ""].join("\n"),
   );
   const vp = new VirtualPrinter({ link, dialect, printSeconds: PRINT_SECONDS, printcounter: expect.printcounter ?? false });
   await vp.plug();
@@ -76,6 +81,7 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
     near(job.total_duration, truth, 2, "total_duration");
     near(job.print_duration, truth, 2, "print_duration");
     assert.equal(job.metadata.size, file.size);
+    assert.equal(typeof job.metadata.modified, "number", "metadata.modified (from the listing or gcode_dir)");
     await sleep(500); // the end-of-job filament reading
     checkFilament((await http(`${url()}/server/history/job?uid=${job.job_id}`)).body.result.job);
   });
