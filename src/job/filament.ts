@@ -12,6 +12,19 @@ export function newFilament(eFromZero: boolean): FilamentTrack {
   return { source: null, used: 0, eUsed: 0, eLast: eFromZero ? 0 : null, eSeen: false, m78Start: null, m78Used: null, adoptedUsed: null };
 }
 
+/** Baselines for a job starting now from what was read while idle (then consumed: a job whose
+ *  closing reading is lost must not hand a stale baseline to the next). */
+export function idleBaselines(r: Reduction, f: FilamentTrack, tentative: boolean): void {
+  const s = r.s;
+  if (tentative && s.idleE !== null) f.eLast = s.idleE;
+  if (s.idleM78 !== null) {
+    f.m78Start = s.idleM78;
+    r.emit({ kind: "note", time: r.now, event: "filament_baseline", detail: `M78 ${f.m78Start} mm` });
+  }
+  s.idleE = null;
+  s.idleM78 = null;
+}
+
 /** The figure: M78 unless M114 has seen more since M78's last (slow, possibly lost) reading. */
 export function decide(f: FilamentTrack): void {
   if (f.m78Used !== null && (!f.eSeen || f.m78Used >= f.eUsed - 10)) {
@@ -58,6 +71,7 @@ export function filamentFromE(r: Reduction, e: number): void {
     decide(job.filament);
     return;
   }
+  r.s.idleE = e;
   const closed = closing(r);
   if (!closed) return;
   addE(closed.filament, e);
@@ -80,6 +94,7 @@ export function filamentFromM78(r: Reduction, mm: number): void {
     decide(f);
     return;
   }
+  r.s.idleM78 = mm;
   const closed = closing(r);
   if (!closed || closed.filament.m78Start === null) return;
   closed.filament.m78Used = Math.max(0, mm - closed.filament.m78Start);

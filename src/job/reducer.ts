@@ -19,6 +19,8 @@ export function initialRecorderState(): RecorderState {
     firmware: null,
     selected: null,
     lastBusyAt: -Infinity,
+    idleE: null,
+    idleM78: null,
     lastOther: null,
     lastProgress: null,
     job: null,

@@ -5,7 +5,7 @@
 
 import { RRF_FILE_QUERY } from "../protocol/rrf.js";
 import { finish } from "./end.js";
-import { newFilament } from "./filament.js";
+import { idleBaselines, newFilament } from "./filament.js";
 import { cardEntry, chooseName, sameFile, stripPath } from "./naming.js";
 import { progressWhilePaused } from "./pause.js";
 import { CARRY_ON_BYTES, MAX_BACKDATE_S, SELECTION_FRESH_S, TENTATIVE_S, type Reduction } from "./reduction.js";
@@ -67,6 +67,7 @@ export function startJob(r: Reduction, cause: string, size: number | null, sfnHi
   s.lastClosed = null;
   s.lastError = null;
   r.emit({ kind: "start", time: startedAt, filename: job.filename, sfn: job.sfn, metadata, cause, filamentSource: null });
+  idleBaselines(r, job.filament, job.tentative);
   r.emit({ kind: "query", command: "M78" });
   if (job.nameUnknown || !name.listed) r.emit({ kind: "query", command: s.dialect === "rrf" ? RRF_FILE_QUERY : "M27 C" });
 }

@@ -107,6 +107,10 @@ export interface RecorderState {
   selected: { name: string | null; sfn: string | null; size: number | null; at: number; byHost?: boolean; opened?: boolean } | null;
   /** When the last `echo:busy:` keep-alive arrived: the firmware is blocked in a command. */
   lastBusyAt: number;
+  /** The last M114 E and M78 filament read while no job ran: a new job's baselines (a query
+   *  sent at its start is answered only after it may have extruded). */
+  idleE: number | null;
+  idleM78: number | null;
   /** The last unrecognised line: on Prusa, M27 names the file on the line before the bytes. */
   lastOther: string | null;
   lastProgress: { pos: number; size: number; at: number } | null;

@@ -27,6 +27,8 @@ export function setupCommands(state: RecorderState, settings: PollSettings): str
   if (state.caps["AUTOREPORT_TEMP"]) out.push("M155 S10");
   if (state.caps["AUTOREPORT_SD_STATUS"]) out.push(`M27 S${Math.max(1, Math.round(settings.printingSeconds))}`);
   out.push("M78");
+  // The extruder's position while idle: the next job's E baseline (see job/filament.ts).
+  out.push("M114");
   // M20 walks the card; only while nothing prints (open question 9).
   if (!state.job) out.push(state.caps["EXTENDED_M20"] || state.dialect === "prusa_mk3" ? "M20 L T" : "M20");
   return out;
