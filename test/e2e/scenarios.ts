@@ -171,6 +171,8 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
     lastId = done.job_id;
     const events = done.printlog.timeline.map((e: any) => e.event);
     assert.ok(events.includes("server_exit") && events.includes("reopened"), events.join(","));
+    await sleep(500); // the end-of-job filament reading
+    checkFilament((await http(`${url()}/server/history/job?uid=${done.job_id}`)).body.result.job);
   });
 
   await t.test("printlog sent only M-codes", () => {
