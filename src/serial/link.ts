@@ -41,7 +41,7 @@ const ANSWERS: [RegExp, RegExp][] = [
   [/^M20\b/, /^End file list/],
 ];
 /** A firmware that does not know the command answers that instead. */
-const REFUSED = /(Unknown command|Unknown M code|not supported|^Error:|^echo:\s*Error)/i;
+const REFUSED = /(Unknown command|Unknown M code|not supported|^Error:|^echo:\s*Error|No media|No SD card|SD init fail|volume\.init failed)/i;
 
 export function answerShape(command: string): RegExp | null {
   for (const [cmd, answer] of ANSWERS) if (cmd.test(command)) return answer;
