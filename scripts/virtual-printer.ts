@@ -32,8 +32,8 @@ export interface VpOptions {
   printSeconds?: number;
   /** Marlin PRINTCOUNTER (M78 statistics). */
   printcounter?: boolean;
-  /** Marlin 2: the file's heat-up (M109) after a start, seconds: the position stands and
-   *  `echo:busy: processing` comes every 2 s. */
+  /** Marlin 2: the file's homing and heat-up (M109) after a start, seconds (default 1.5): the
+   *  position stands and `echo:busy: processing` comes every 2 s. */
   heatSeconds?: number;
   /** Marlin 2: the abort G-code (`G28XY`) a cancel runs first, seconds (7 s on the real one). */
   abortSeconds?: number;
@@ -394,7 +394,8 @@ export class VirtualPrinter {
     if (d === "buddy") lines.push(`File opened: /usb/${file.sfn} Size:${file.size}`);
     if (this.opts.printcounter) this.stats.prints += 1;
     this.timing = { startedAt: Date.now() / 1000, endedAt: 0, pausedSeconds: 0, pausedAt: 0 };
-    const heat = this.marlin2 ? (this.opts.heatSeconds ?? 0) : 0;
+    // A real start G-code homes and heats before the first extrusion: the position stands a moment.
+    const heat = this.marlin2 ? (this.opts.heatSeconds ?? 1.5) : 0;
     // Until the file's own G92 E0 runs, E is what the last print left (a real firmware keeps it).
     const eBefore = this.marlin2 && heat > 0 ? this.lastE : 0;
     this.print = {
