@@ -82,6 +82,9 @@ function command(r: Reduction, text: string, byHost: boolean): void {
     if (s.job) pause(r, `${who} "M25"`);
   } else if (c === "M524") {
     if (s.job) finish(r, "cancelled", `${who} "M524"`);
+  } else if (c === "M26" && byHost && /^S0$/i.test(rest[0] ?? "") && s.job?.paused) {
+    // OctoPrint cancels an SD print by pausing it (M25) and rewinding the file (M26 S0).
+    finish(r, "cancelled", 'the host rewound the paused file ("M26 S0")');
   } else if (c === "M112" && byHost) {
     if (s.job) finish(r, "klippy_shutdown", 'the host sent "M112" (emergency stop)');
   }

@@ -84,8 +84,9 @@ export async function replayLog(
     }
     if (!entry.received) {
       // What the host sent is evidence too: M23/M24/M25/M524/M112 select, start or resume,
-      // pause, cancel and halt (live recording never sees another host's commands).
-      if (/^(?:N\d+\s+)?M(?:23|24|25|524|112)\b/i.test(entry.text)) recorder.input({ type: "host_sent", command: entry.text }, clock);
+      // pause, cancel and halt; M26 S0 while paused is OctoPrint's SD cancel (live recording
+      // never sees another host's commands).
+      if (/^(?:N\d+\s+)?M(?:23|24|25|26|524|112)\b/i.test(entry.text)) recorder.input({ type: "host_sent", command: entry.text }, clock);
       continue;
     }
     received += 1;

@@ -136,6 +136,14 @@ function hostLog(t0: number): string {
   at(402, "Recv", "SD printing byte 1000/8000");
   at(404, "Recv", "SD printing byte 2000/8000");
   at(405, "Send", "M112");
+  // E: OctoPrint's SD cancel: pause, then rewind.
+  at(500, "Recv", "start");
+  at(501, "Recv", "File opened: e.gco Size: 8000");
+  at(501.1, "Recv", "File selected");
+  at(503, "Recv", "SD printing byte 1000/8000");
+  at(505, "Recv", "SD printing byte 2000/8000");
+  at(506, "Send", "M25");
+  at(507, "Send", "M26 S0");
   return lines.join("\n") + "\n";
 }
 
@@ -148,8 +156,8 @@ test("printlog replay uses what the host sent (M23/M24/M25/M524/M112), a carry-o
   const r = spawnSync(process.execPath, [CLI, "replay", log, "--data-dir", data], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const jobs = JSON.parse(spawnSync(process.execPath, [CLI, "list", "--json", "--data-dir", data], { encoding: "utf8" }).stdout).jobs.reverse();
-  assert.equal(jobs.length, 4, JSON.stringify(jobs.map((j: any) => [j.filename, j.status])));
-  const [a, b, c, d] = jobs;
+  assert.equal(jobs.length, 5, JSON.stringify(jobs.map((j: any) => [j.filename, j.status])));
+  const [a, b, c, d, e] = jobs;
   // A: dated at the host's M24, not at its M23 65 s earlier; the M25..M24 gap is a pause.
   assert.equal(a.filename, "PART.GCO");
   assert.equal(a.status, "cancelled");
@@ -165,4 +173,7 @@ test("printlog replay uses what the host sent (M23/M24/M25/M524/M112), a carry-o
   assert.ok(Math.abs(c.print_duration - 17) < 0.01, `print ${c.print_duration}`);
   // D: the host's M112 is a halt.
   assert.equal(d.status, "klippy_shutdown");
+  // E: M25 then M26 S0 is OctoPrint's SD cancel.
+  assert.equal(e.status, "cancelled");
+  assert.ok(Math.abs(e.end_time - (t0 + 507)) < 0.01, `end ${e.end_time - t0}`);
 });
