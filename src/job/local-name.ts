@@ -4,6 +4,30 @@
 
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { resolveInside } from "../files/gcode-dir.js";
+import { readGcodeMetadata } from "../files/slicer-metadata.js";
+
+export interface LocalFile {
+  name: string;
+  /** Size, mtime (`modified`) and slicer metadata. */
+  metadata: Record<string, unknown>;
+}
+
+/** The file in `dir` the printer's name stands for (the name itself, its 8.3 alias, or a long
+ *  name the firmware cut short), with its metadata; null when it is not there. */
+export async function localFileFor(dir: string, filename: string, sfn: string | null, size: number | null): Promise<LocalFile | null> {
+  for (const name of [filename, sfn]) {
+    if (!name) continue;
+    const path = resolveInside(dir, name);
+    if (!path) continue;
+    const meta = await readGcodeMetadata(path).catch(() => null);
+    if (meta && (size === null || meta["size"] === size)) return { name, metadata: meta };
+  }
+  const found = await findLocalFile(dir, filename, sfn, size);
+  if (!found) return null;
+  const meta = await readGcodeMetadata(join(dir, found)).catch(() => null);
+  return meta ? { name: found, metadata: meta } : null;
+}
 
 /** The base of the 8.3 alias FAT derives from a long name: upper case, no spaces or dots. */
 function aliasBase(long: string): { base: string; ext: string } {

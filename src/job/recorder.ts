@@ -4,17 +4,14 @@
 // moment for the closing filament reading, so "finished" goes out once with the final values.
 
 import type { HistoryStore } from "../history/store.js";
-import type { FinishStatus, JobRecord } from "../history/types.js";
+import type { JobRecord } from "../history/types.js";
 import type { Logger } from "../log.js";
 import { parseLine } from "../protocol/parse.js";
 import type { PrinterEvent } from "../protocol/events.js";
 import { dueCommands, newPollMemory, setupCommands, type PollMemory, type PollSettings } from "../serial/poll-plan.js";
 import type { LineSource } from "../serial/link.js";
-import { readGcodeMetadata } from "../files/slicer-metadata.js";
-import { resolveInside } from "../files/gcode-dir.js";
-import { join } from "node:path";
-import { baselineFromTimeline } from "./filament.js";
-import { findLocalFile } from "./local-name.js";
+import { closedFromRecord } from "./adopt.js";
+import { localFileFor, type LocalFile } from "./local-name.js";
 import { initialRecorderState, reduce, rememberClosedId } from "./reducer.js";
 import type { Effect, RecorderInput, RecorderState, ReducerOptions } from "./types.js";
 
@@ -65,39 +62,7 @@ export class Recorder {
   /** A job printlog was recording when it last stopped may still be printing: remember it. */
   private adoptFromHistory(): void {
     const last: JobRecord | undefined = this.store.jobs[this.store.jobs.length - 1];
-    if (!last || !ADOPTABLE.has(last.status)) return;
-    const size = typeof last.metadata["size"] === "number" ? (last.metadata["size"] as number) : null;
-    const endedAt = last.end_time ?? last.last_checkpoint ?? last.start_time + last.total_duration;
-    // The filament baseline noted with the job (M78 at its start) makes the figure whole after
-    // a restart; without one, M114's absolute E continues from what was recorded.
-    const m78Start = baselineFromTimeline(last.timeline);
-    const source = (last.filament_source as "m78" | "m114" | null) ?? null;
-    this.state.lastClosed = {
-      jobId: last.job_id,
-      filename: last.filename,
-      sfn: last.printer_file,
-      size,
-      pos: size !== null && last.progress !== null ? Math.floor(last.progress * size * 0.98) : 0,
-      endedAt,
-      status: last.status as FinishStatus | "interrupted",
-      reopenUntil: endedAt + 7 * 24 * 3600,
-      posAfter: null,
-      byStrikes: false,
-      closingUntil: 0,
-      filament: {
-        source,
-        used: last.filament_used,
-        eUsed: source === "m114" ? last.filament_used : 0,
-        eLast: null,
-        eSeen: source === "m114",
-        m78Start,
-        m78Used: m78Start !== null ? last.filament_used : null,
-        adoptedUsed: last.filament_used,
-      },
-      startedAt: last.start_time,
-      pausedTotal: Math.max(0, last.total_duration - last.print_duration),
-      prusaStatsStart: null,
-    };
+    if (last && ADOPTABLE.has(last.status)) this.state.lastClosed = closedFromRecord(last);
   }
 
   onLine(line: string, time: number): void {
@@ -276,23 +241,8 @@ export class Recorder {
     return jobs.length > 0 ? jobs[jobs.length - 1]!.job_id : null;
   }
 
-  /** The file in the configured G-code directory the printer's name stands for (the name
-   *  itself, its 8.3 alias, or a long name the firmware cut short), with its size, mtime and
-   *  slicer metadata; null when it is not there. */
-  private async localFile(filename: string, sfn: string | null, size: number | null): Promise<{ name: string; metadata: Record<string, unknown> } | null> {
-    const dir = this.opts.gcodeDir;
-    if (!dir) return null;
-    for (const name of [filename, sfn]) {
-      if (!name) continue;
-      const path = resolveInside(dir, name);
-      if (!path) continue;
-      const meta = await readGcodeMetadata(path).catch(() => null);
-      if (meta && (size === null || meta["size"] === size)) return { name, metadata: meta };
-    }
-    const found = await findLocalFile(dir, filename, sfn, size);
-    if (!found) return null;
-    const meta = await readGcodeMetadata(join(dir, found)).catch(() => null);
-    return meta ? { name: found, metadata: meta } : null;
+  private localFile(filename: string, sfn: string | null, size: number | null): Promise<LocalFile | null> {
+    return this.opts.gcodeDir ? localFileFor(this.opts.gcodeDir, filename, sfn, size) : Promise.resolve(null);
   }
 
   private async send(command: string): Promise<boolean> {
