@@ -245,6 +245,12 @@ function apply(r: Reduction, input: RecorderInput): void {
       return;
     }
     case "busy":
+      // `busy: paused for user` (M0/M1, a filament change) is the firmware waiting for a
+      // person: a pause, over when the position rises again. Other reasons mean it is working.
+      if (/paused for (user|input)/i.test(input.reason)) {
+        if (s.job && !s.job.paused) pause(r, `the printer waits for the user (busy: ${input.reason})`, now, true);
+        return;
+      }
       s.lastBusyAt = now;
       return;
     case "ok":
