@@ -514,6 +514,15 @@ export class VirtualPrinter {
     if (d === "buddy") this.write("// action:resume");
   }
 
+  /** An `M109` in the middle of the file (a temperature change): the position stands and
+   *  `echo:busy: processing` comes every 2 s until the heater is at temperature. */
+  heatMidPrint(seconds: number): void {
+    const p = this.print;
+    if (!p || p.paused || p.stuck) return;
+    p.heatUntil = Date.now() / 1000 + seconds;
+    this.keepAlive(p.heatUntil);
+  }
+
   /** A cancel from the printer's screen. */
   cancel(): void {
     this.stop("screen");

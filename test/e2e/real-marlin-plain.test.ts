@@ -46,6 +46,30 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     assert.ok(done.printlog.timeline.some((e: any) => e.event === "resumed"));
   });
 
+  await t.test("a long heat-up mid-print (M109: standing position, busy keep-alive) is printing, not a pause (4)", async () => {
+    r.vp.startPrint(LONG.sfn);
+    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    await sleep(5000);
+    r.vp.heatMidPrint(9);
+    const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
+    lastId = done.job_id;
+    assert.equal(done.status, "completed");
+    assert.ok(!done.printlog.timeline.some((e: any) => e.event === "paused"), JSON.stringify(done.printlog.timeline));
+    near(done.print_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "print_duration");
+  });
+
+  await t.test("printlog killed mid-print and restarted: the same job, the whole filament from M114 (2)", async () => {
+    r.vp.startPrint(LONG.sfn);
+    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    await sleep(5000);
+    await r.restart("SIGKILL");
+    const done = await r.waitJob((j) => j.job_id === job.job_id && j.status === "completed", "the adopted job to complete", 40_000);
+    lastId = done.job_id;
+    assert.ok(done.printlog.timeline.some((e: any) => e.event === "reopened"));
+    near(done.total_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "total_duration");
+    nearFilament(done.filament_used, r.vp.extruded, "filament across the restart");
+  });
+
   await t.test("screen cancel: ended at the last rise, not after the abort G-code; stray oks answer nothing (5, 9, 3)", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
@@ -86,10 +110,11 @@ test("plain Marlin 2.1.2.1: after a halt and reset, printlog identifies the prin
   const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6 }, [], 30);
   r.vp.startPrint(LONG.sfn);
   const job = await r.waitJob((j) => j.status === "in_progress", "the job to start");
-  await sleep(1500);
+  await sleep(4500); // past the heat-up, and an M114 or two while extruding
   r.vp.halt();
   const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the halt");
   assert.equal(done.status, "klippy_shutdown");
+  assert.ok(done.filament_used > 0, "the last M114 reading, though nothing answers after kill()");
   await sleep(1000);
   const before = r.pl.output().match(/printer\.watching/g)!.length;
   r.vp.reset();

@@ -53,6 +53,8 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     const after = await r.job(done.job_id);
     assert.ok(after.filament_used > 0, "never 0 for a print that extruded");
     nearFilament(after.filament_used, r.vp.extruded, "filament after a screen cancel");
+    // (checked before the tests that kill printlog: a killed process leaves its query behind)
+    assert.equal(r.vp.overlaps, 0, "never two commands in flight, whatever the stray oks");
   });
 
   await t.test("printlog killed mid-print and restarted: the same job, the whole filament (2)", async () => {
