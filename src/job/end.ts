@@ -31,7 +31,7 @@ export function finish(r: Reduction, status: FinishStatus, reason: string, at = 
     if (s.dialect === "prusa_mk3" || job.filament.m78Start !== null) closingQueries.push("M78");
     if (s.dialect !== "prusa_mk3" && job.filament.eSeen) closingQueries.push("M114");
   }
-  r.emit({ kind: "finish", time: end, status, fields, reason, errorMessage, closingReading: closingQueries.length > 0 });
+  r.emit({ kind: "finish", time: end, status, fields, reason, errorMessage, closingReadings: closingQueries.length });
   s.lastClosed = {
     jobId: null,
     filename: job.filename,

@@ -42,7 +42,7 @@ export class Recorder {
   private currentJobId: string | null = null;
   /** `banner`: the printer printed its start banner at this baud, so no baud fallback. */
   private handshake = { attempts: 0, sentAt: 0, banner: false };
-  private held: { effect: FinishEffect; timer: NodeJS.Timeout } | null = null;
+  private held: { effect: FinishEffect; timer: NodeJS.Timeout; waiting: number } | null = null;
   private lineHooks: LineHook[] = [];
   private stopped = false;
 
@@ -117,15 +117,15 @@ export class Recorder {
     }
     if (this.held) {
       if (effect.kind === "amend_filament" && effect.jobId === null) {
-        // The closing reading: the finish goes out with it.
+        // A closing reading: the finish goes out with the last one.
         this.held.effect.fields = { ...this.held.effect.fields, filament_used: effect.filament_used, filament_source: effect.source };
-        this.releaseHeld();
+        if (--this.held.waiting <= 0) this.releaseHeld();
         return;
       }
       this.releaseHeld(); // keep the order of effects
     }
-    if (effect.kind === "finish" && effect.closingReading && this.link.isOpen && !this.stopped) {
-      this.held = { effect, timer: setTimeout(() => this.releaseHeld(), CLOSING_HOLD_MS) };
+    if (effect.kind === "finish" && effect.closingReadings > 0 && this.link.isOpen && !this.stopped) {
+      this.held = { effect, timer: setTimeout(() => this.releaseHeld(), CLOSING_HOLD_MS), waiting: effect.closingReadings };
       this.held.timer.unref();
       return;
     }

@@ -142,7 +142,7 @@ export type Effect =
   | { kind: "update"; time: number; fields: Partial<JobFields> & { filename?: string; printer_file?: string; start_time?: number; metadata?: Record<string, unknown> } }
   | { kind: "pause"; time: number; fields: JobFields; reason: string }
   | { kind: "resume"; time: number; fields: JobFields; reason: string }
-  | { kind: "finish"; time: number; status: FinishStatus; fields: JobFields; reason: string; errorMessage: string | null; closingReading: boolean }
+  | { kind: "finish"; time: number; status: FinishStatus; fields: JobFields; reason: string; errorMessage: string | null; closingReadings: number }
   /** A job shown at a screen start that never printed: removed from the history. */
   | { kind: "drop"; time: number; reason: string }
   /** Evidence to keep with the job (journalled in its timeline), e.g. a filament baseline. */
