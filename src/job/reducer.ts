@@ -245,12 +245,8 @@ function apply(r: Reduction, input: RecorderInput): void {
       return;
     }
     case "busy":
-      // `busy: paused for user` (M0/M1, a filament change) is the firmware waiting for a
-      // person: a pause, over when the position rises again. Other reasons mean it is working.
-      if (/paused for (user|input)/i.test(input.reason)) {
-        if (s.job && !s.job.paused) pause(r, `the printer waits for the user (busy: ${input.reason})`, now, true);
-        return;
-      }
+      // Any keep-alive, `paused for user` included (an M0 after the print, capture C9, is no
+      // pause of the job): the firmware is not idle, so a standing position is no inferred pause.
       s.lastBusyAt = now;
       return;
     case "ok":

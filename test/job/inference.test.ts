@@ -132,17 +132,3 @@ test("a restarted printlog continues the filament from the M78 baseline noted wi
   run([[130, "SD printing byte 5000/10000"], [131, "Stats: Filament used: 100.13m"]], s);
   assert.equal(s.job?.filament.used, 130);
 });
-
-test("`busy: paused for user` (M0 in the file) is a pause, over when the position rises", () => {
-  const { effects, s } = run([
-    [0, "File opened: a.gco Size: 10000"],
-    [0.1, "File selected"],
-    [2, "SD printing byte 1000/10000"],
-    [3, "echo:busy: paused for user"],
-    [5, "echo:busy: paused for user"],
-    [6, "SD printing byte 1000/10000"],
-    [20, "SD printing byte 1500/10000"],
-  ]);
-  assert.deepEqual(effects.filter((e) => e.kind === "pause" || e.kind === "resume").map((e) => [e.kind, e.time]), [["pause", 3], ["resume", 20]]);
-  assert.equal(s.job?.paused, false);
-});
