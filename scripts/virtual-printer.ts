@@ -418,14 +418,6 @@ export class VirtualPrinter {
     return file;
   }
 
-  /** A file selected but not started (another host's M23 on a port printlog does not see is
-   *  printed only there; an LCD selection without start prints this). */
-  selectOnly(name?: string): VpFile {
-    const file = this.files.find((f) => f.sfn === name || f.long === name) ?? this.files[0]!;
-    this.write(`echo:Now fresh file: ${file.sfn.toLowerCase()}`, `File opened: ${file.sfn.toLowerCase()} Size: ${file.size}`, "File selected");
-    return file;
-  }
-
   private run(): void {
     if (this.timer) return;
     const stepMs = 100;
