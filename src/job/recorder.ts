@@ -82,6 +82,9 @@ export class Recorder {
     if (ev.type === "firmware") {
       this.logger.info("printer.identified", { firmware: ev.name, dialect: ev.dialect, machine: ev.machine });
       this.handshake.attempts = 0;
+      // Marlin and its Prusa forks send stray `ok`s (a screen start or abort) and answer an
+      // unknown command with `Unknown command`: there an `ok` counts only after the answer.
+      this.link.strictAnswers = ["marlin2", "marlin1", "prusa_mk3", "prusa_buddy"].includes(ev.dialect);
     }
     if (ev.type === "boot") {
       // The firmware restarted: nothing sent before will be answered, and it is at this baud

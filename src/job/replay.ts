@@ -47,6 +47,7 @@ class ReplaySource extends EventEmitter<PrinterLinkEvents> implements LineSource
   nextBaud(): void {}
   reconnect(): void {}
   abandonPending(): void {}
+  strictAnswers = false;
 }
 
 export interface ReplaySummary {

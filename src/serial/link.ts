@@ -67,6 +67,9 @@ export interface LineSource {
   reconnect(reason: string): void;
   /** The printer restarted: nothing sent before will be answered. */
   abandonPending(): void;
+  /** Whether an `ok` completes a query only after its answer (Marlin-family firmwares, which
+   *  answer an unknown command with `Unknown command`; others may answer with a bare `ok`). */
+  strictAnswers: boolean;
 }
 
 export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements LineSource {
@@ -79,6 +82,7 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
   private baudIndex = 0;
   private lastWaitLog = "";
   path: string | null = null;
+  strictAnswers = false;
   lastLineAt = 0;
 
   constructor(private readonly opts: LinkOptions) {
@@ -210,7 +214,9 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     if (this.inflight || !this.port?.isOpen) return;
     const next = this.queue.shift();
     if (!next) return;
-    this.inflight = { ...next, timer: setTimeout(() => undefined, 0), shape: answerShape(next.command), answered: false };
+    // M115's answer is needed whatever the firmware; the others only where stray oks are known.
+    const shape = this.strictAnswers || /^M115\b/.test(next.command) ? answerShape(next.command) : null;
+    this.inflight = { ...next, timer: setTimeout(() => undefined, 0), shape, answered: false };
     this.armTimer();
     this.port.write(next.command + "\n", (err) => {
       if (err) this.opts.logger.warn("serial.write_failed", { command: next.command, error: err.message });
