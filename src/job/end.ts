@@ -55,11 +55,12 @@ export function finish(r: Reduction, status: FinishStatus, reason: string, at = 
 }
 
 /** The last sign of printing: the last rise of the SD position (a standing or absent report
- *  after it means the print had stopped; Marlin's abort G-code delays the first `Not SD printing`). */
+ *  after it means the print had stopped; Marlin's abort G-code delays the first `Not SD printing`
+ *  ~7 s), or for a print stopped before its first rise (in its heat-up) the last SD report. */
 function lastPrinting(r: Reduction, fallback: number): number {
   const job = r.s.job;
-  if (!job || job.paused || job.pos <= 0) return fallback;
-  return Math.min(fallback, job.posAt);
+  if (!job || job.paused) return fallback;
+  return Math.min(fallback, job.pos > 0 ? job.posAt : job.seenAt);
 }
 
 /** The job stopped without saying how: completed if the file was read to the end, error if an

@@ -41,6 +41,7 @@ export function startJob(r: Reduction, cause: string, size: number | null, sfnHi
     xyz: null,
     xyzAt: startedAt,
     standing: 0,
+    seenAt: startedAt,
     size: fileSize,
     startedAt,
     paused: false,
@@ -85,6 +86,7 @@ export function reopen(r: Reduction, closed: ClosedJob, reason: string, pausedGa
     xyz: null,
     xyzAt: r.now,
     standing: 0,
+    seenAt: r.now,
     size: closed.size,
     startedAt: closed.startedAt,
     paused: false,
@@ -144,6 +146,7 @@ export function progress(r: Reduction, pos: number, size: number): void {
       return;
     }
     job.notPrinting = null;
+    job.seenAt = r.now;
     if (job.size === null && size > 0) job.size = size;
     if (job.paused) progressWhilePaused(r, pos);
     if (pos > job.pos && !job.paused) {

@@ -54,8 +54,9 @@ export interface ActiveJob {
   /** M114's X/Y/Z and when they last changed: a moving toolhead is not paused. */
   xyz: string | null;
   xyzAt: number;
-  /** SD reports since the last rise (a standing position). */
+  /** SD reports since the last rise (a standing position), and when the last report came. */
   standing: number;
+  seenAt: number;
   size: number | null;
   startedAt: number;
   paused: boolean;
