@@ -184,7 +184,7 @@ export function progress(r: Reduction, pos: number, size: number): void {
       s.job!.pos = pos;
       return;
     }
-    // A position behind the last known one is a new print of the same file (item: printed again).
+    // A position behind the last known one is a new print of the same file.
     s.lastClosed = null;
   }
   const sel = s.selected;

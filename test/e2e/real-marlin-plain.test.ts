@@ -1,5 +1,5 @@
 // End to end on the *plain* Marlin 2.1.2.1 (Marlin's defaults plus an SD card): what the real
-// firmware did in the second round, each item through the HTTP API (durations within 2 s,
+// firmware did in the second round, each behaviour through the HTTP API (durations within 2 s,
 // filament within 2 %).
 
 import { test } from "node:test";
@@ -13,7 +13,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   let lastId = "";
   const fresh = (j: any) => j.job_id !== lastId;
 
-  await t.test("screen start is shown at once, named by the local file, dated at the start (10, 11, 15)", async () => {
+  await t.test("screen start is shown at once, named by the local file, dated at the start", async () => {
     r.vp.startPrint(CAL.sfn);
     // Shown during the heat-up, before the position rises.
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to show", 2800);
@@ -27,7 +27,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     nearFilament(done.filament_used, r.vp.extruded, "filament");
   });
 
-  await t.test("pause from the screen prints nothing: inferred from the standing position, dated at the last rise (4)", async () => {
+  await t.test("pause from the screen prints nothing: inferred from the standing position, dated at the last rise", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await sleep(5000); // 3 s heat-up, then printing
@@ -46,7 +46,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     assert.ok(done.printlog.timeline.some((e: any) => e.event === "resumed"));
   });
 
-  await t.test("a long heat-up mid-print (M109: standing position, busy keep-alive) is printing, not a pause (4)", async () => {
+  await t.test("a long heat-up mid-print (M109: standing position, busy keep-alive) is printing, not a pause", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await sleep(5000);
@@ -58,7 +58,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     near(done.print_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "print_duration");
   });
 
-  await t.test("printlog killed mid-print and restarted: the same job, the whole filament from M114 (2)", async () => {
+  await t.test("printlog killed mid-print and restarted: the same job, the whole filament from M114", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await sleep(5000);
@@ -70,7 +70,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     nearFilament(done.filament_used, r.vp.extruded, "filament across the restart");
   });
 
-  await t.test("screen cancel: ended at the last rise, not after the abort G-code; stray oks answer nothing (5, 9, 3)", async () => {
+  await t.test("screen cancel: ended at the last rise, not after the abort G-code; stray oks answer nothing", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await sleep(5500);
@@ -85,7 +85,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     assert.equal(r.vp.overlaps, 0, "printlog never had two commands in flight");
   });
 
-  await t.test("M1001 half-way: completed at `Done printing file`, and a standing position never re-opens it (1)", async () => {
+  await t.test("M1001 half-way: completed at `Done printing file`, and a standing position never re-opens it", async () => {
     r.vp.startPrint(HALF.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
@@ -105,7 +105,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   });
 });
 
-test("plain Marlin 2.1.2.1: after a halt and reset, printlog identifies the printer at once (12)", { timeout: 120_000 }, async (t) => {
+test("plain Marlin 2.1.2.1: after a halt and reset, printlog identifies the printer at once", { timeout: 120_000 }, async (t) => {
   // The default command timeout (30 s): a query lost in the halt must not hold the handshake.
   const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6 }, [], 30);
   r.vp.startPrint(LONG.sfn);

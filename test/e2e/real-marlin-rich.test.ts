@@ -1,5 +1,5 @@
 // End to end on the *rich* Marlin 2.1.2.1 (HOST_ACTION_COMMANDS, PRINTCOUNTER, AUTO_REPORT_SD_STATUS,
-// LONG_FILENAME_HOST_SUPPORT, M73): what the real firmware did in the second round, each item
+// LONG_FILENAME_HOST_SUPPORT, M73): what the real firmware did in the second round, each behaviour
 // through the HTTP API and the WebSocket notifications.
 
 import { test } from "node:test";
@@ -13,7 +13,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   let lastId = "";
   const fresh = (j: any) => j.job_id !== lastId;
 
-  await t.test("completed: 'finished' is notified once with the final filament; the 26-character name mapped (8, 14, 11)", async () => {
+  await t.test("completed: 'finished' is notified once with the final filament; the 26-character name mapped", async () => {
     const ws = await RpcClient.connect(r.url());
     t.after(() => ws.close());
     r.vp.startPrint(CAL.sfn);
@@ -27,7 +27,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     near(done.total_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "total_duration");
   });
 
-  await t.test("an Error: line and then the stop -> error (not cancelled by the Failed counter), its text once (7)", async () => {
+  await t.test("an Error: line and then the stop -> error (not cancelled by the Failed counter), its text once", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await sleep(2000);
@@ -39,7 +39,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     near(done.end_time, r.vp.timing.endedAt, 2, "end_time");
   });
 
-  await t.test("screen cancel: the abort clears the queue, filament still measured (3)", async () => {
+  await t.test("screen cancel: the abort clears the queue, filament still measured", async () => {
     await sleep(3000); // the abort G-code of the stop before
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
@@ -57,7 +57,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     assert.equal(r.vp.overlaps, 0, "never two commands in flight, whatever the stray oks");
   });
 
-  await t.test("printlog killed mid-print and restarted: the same job, the whole filament (2)", async () => {
+  await t.test("printlog killed mid-print and restarted: the same job, the whole filament", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await sleep(2500);
@@ -69,7 +69,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     nearFilament((await r.job(done.job_id)).filament_used, r.vp.extruded, "filament across the restart");
   });
 
-  await t.test("cut off near the start, then the same file printed again: a new job, not the old one re-opened (6)", async () => {
+  await t.test("cut off near the start, then the same file printed again: a new job, not the old one re-opened", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await sleep(1500);
