@@ -69,7 +69,9 @@ export function stopped(r: Reduction, reason: string, at: number): void {
   const s = r.s;
   const job = s.job;
   if (!job) return;
-  if (job.tentative && job.pos <= 0 && job.standing === 0) return drop(r, `${reason} before it printed anything`);
+  // A screen start with no sign of running at all (no SD report, no keep-alive of its heat-up)
+  // was never a print; one cancelled in its heat-up was (queries wait behind M109 there).
+  if (job.tentative && job.pos <= 0 && job.standing === 0 && s.lastBusyAt < job.startedAt) return drop(r, `${reason} before it printed anything`);
   const end = lastPrinting(r, at);
   const atEnd = job.size !== null && job.size > 0 && job.pos >= job.size;
   if (atEnd) return finish(r, "completed", `${reason}; the file had been read to the end`, end, REOPEN_AFTER_STRIKES_S, true);

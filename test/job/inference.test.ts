@@ -132,3 +132,19 @@ test("a restarted printlog continues the filament from the M78 baseline noted wi
   run([[130, "SD printing byte 5000/10000"], [131, "Stats: Filament used: 100.13m"]], s);
   assert.equal(s.job?.filament.used, 130);
 });
+
+test("a screen start cancelled in its heat-up (queries held, keep-alives only) is a cancelled job; one with no sign of running is dropped", () => {
+  const heat: Step[] = [
+    [0, "File opened: x.gco Size: 5000"],
+    [0.1, "File selected"],
+    [2, "echo:busy: processing"],
+    [4, "echo:busy: processing"],
+    ...[10, 12, 14, 16].map((t): Step => [t, "Not SD printing"]),
+  ];
+  const cancelled = run(heat);
+  assert.equal(finishOf(cancelled.effects)?.status, "cancelled");
+  assert.ok(!cancelled.effects.some((e) => e.kind === "drop"));
+  const never = run(heat.filter(([, l]) => l !== "echo:busy: processing"));
+  assert.ok(never.effects.some((e) => e.kind === "drop"));
+  assert.equal(finishOf(never.effects), undefined);
+});
