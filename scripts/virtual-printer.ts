@@ -73,7 +73,7 @@ export class VirtualPrinter {
   private inbuf = "";
   private stats = { prints: 10, finished: 8, failed: 2, filamentMm: 123456 };
   /** Commands waiting in the firmware's queue (answered later, or dropped by an abort). */
-  private queued = new Set<NodeJS.Timeout>();
+  private queued = new Map<NodeJS.Timeout, string>();
   /** The abort G-code is running: commands wait until it ends. */
   private abortingUntil = 0;
   private abortWaiting: string[] = [];
@@ -168,7 +168,7 @@ export class VirtualPrinter {
         this.queued.delete(t);
         this.command(line);
       }, delay);
-      this.queued.add(t);
+      this.queued.set(t, line);
       return;
     }
     this.command(line);
@@ -488,8 +488,14 @@ export class VirtualPrinter {
   /** Marlin 2's abort: the command queue is cleared (a query waiting in it is never answered),
    *  the abort G-code (`G28XY`) runs with `busy: processing` every 2 s and holds every later
    *  command, stray `ok`s come, and a stale position line follows the abort (second round). */
+  /** Queries the abort cleared from the queue (never answered). */
+  dropped: string[] = [];
+
   private abort(how: "screen" | "m524"): void {
-    for (const t of this.queued) clearTimeout(t);
+    for (const [t, line] of this.queued) {
+      clearTimeout(t);
+      this.dropped.push(line);
+    }
     this.unanswered = Math.max(0, this.unanswered - this.queued.size);
     this.queued.clear();
     const seconds = this.opts.abortSeconds ?? 7;
@@ -522,7 +528,7 @@ export class VirtualPrinter {
     this.abortingUntil = 0;
     this.abortWaiting = [];
     this.unanswered = 0;
-    for (const t of this.queued) clearTimeout(t);
+    for (const t of this.queued.keys()) clearTimeout(t);
     this.queued.clear();
     if (this.autoreport) clearInterval(this.autoreport);
     this.autoreport = null;
@@ -533,7 +539,7 @@ export class VirtualPrinter {
   close(): Promise<void> {
     this.endPrint();
     if (this.busyTimer) clearInterval(this.busyTimer);
-    for (const t of this.queued) clearTimeout(t);
+    for (const t of this.queued.keys()) clearTimeout(t);
     if (this.autoreport) clearInterval(this.autoreport);
     return this.unplug();
   }

@@ -43,13 +43,18 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     await sleep(3000); // the abort G-code of the stop before
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    // Queries now wait behind the moves until the abort, which clears them from the queue:
+    // never answered, no `ok` (second round).
+    r.vp.opts.queueDelayMs = 60_000;
     await sleep(3000);
     r.vp.cancel();
+    r.vp.opts.queueDelayMs = 150;
+    assert.ok(r.vp.dropped.length > 0, "a query was lost in the abort");
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the cancel");
     lastId = done.job_id;
     assert.equal(done.status, "cancelled");
     near(done.total_duration, r.vp.timing.endedAt - r.vp.timing.startedAt, 2, "total_duration");
-    await sleep(6000); // the abort G-code, then the answers it held
+    await sleep(12_000); // the abort G-code, the lost query's timeout, then the answers held
     const after = await r.job(done.job_id);
     assert.ok(after.filament_used > 0, "never 0 for a print that extruded");
     nearFilament(after.filament_used, r.vp.extruded, "filament after a screen cancel");
