@@ -19,6 +19,8 @@ export interface Rig {
   /** Waits until the most recent job satisfies pred (the log is in the error otherwise). */
   waitJob(pred: (job: any) => boolean, what: string, timeoutMs?: number): Promise<any>;
   job(id: string): Promise<any>;
+  /** Waits until the job's SD position has risen (past the start G-code's heat-up), then a bit. */
+  printing(id: string, thenMs?: number): Promise<void>;
   jobs(): Promise<any[]>;
 }
 
@@ -71,6 +73,10 @@ export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, local
       }
       const log = r.pl.output().split("\n").filter((l) => !/serial\.timeout/.test(l)).slice(-30).join("\n");
       throw new Error(`timed out waiting for ${what}; last job: ${JSON.stringify(last)}\nprintlog's log:\n${log}`);
+    },
+    async printing(id, thenMs = 1500) {
+      await r.waitJob((j) => j.job_id === id && (j.printlog.progress ?? 0) > 0, "the print to progress");
+      await sleep(thenMs);
     },
     async job(id) {
       return (await http(`${r.url()}/server/history/job?uid=${id}`)).body.result.job;

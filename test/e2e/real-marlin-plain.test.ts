@@ -32,7 +32,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   await t.test("pause from the screen prints nothing: inferred from the standing position, dated at the last rise", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
-    await sleep(5000); // 3 s heat-up, then printing
+    await r.printing(job.job_id, 2000);
     r.vp.pause();
     const paused = await r.waitJob((j) => j.job_id === job.job_id && j.printlog.paused === true, "the pause to be inferred", 15_000);
     const ev = paused.printlog.timeline.find((e: any) => e.event === "paused");
@@ -51,7 +51,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   await t.test("a long heat-up mid-print (M109: standing position, busy keep-alive) is printing, not a pause", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
-    await sleep(5000);
+    await r.printing(job.job_id, 2000);
     r.vp.heatMidPrint(9);
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
     lastId = done.job_id;
@@ -63,7 +63,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   await t.test("printlog killed mid-print and restarted: the same job, the whole filament from M114", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
-    await sleep(5000);
+    await r.printing(job.job_id, 2000);
     await r.restart("SIGKILL");
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status === "completed", "the adopted job to complete", 40_000);
     lastId = done.job_id;
@@ -75,7 +75,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   await t.test("screen cancel: ended at the last rise, not after the abort G-code; stray oks answer nothing", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
-    await sleep(5500);
+    await r.printing(job.job_id, 2500);
     r.vp.cancel();
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the cancel", 40_000);
     lastId = done.job_id;
@@ -112,7 +112,7 @@ test("plain Marlin 2.1.2.1: after a halt and reset, printlog identifies the prin
   const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6 }, [], 30);
   r.vp.startPrint(LONG.sfn);
   const job = await r.waitJob((j) => j.status === "in_progress", "the job to start");
-  await sleep(4500); // past the heat-up, and an M114 or two while extruding
+  await r.printing(job.job_id, 3000); // an M114 or two while extruding
   r.vp.halt();
   const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the halt");
   assert.equal(done.status, "klippy_shutdown");

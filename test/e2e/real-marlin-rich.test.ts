@@ -30,7 +30,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   await t.test("an Error: line and then the stop -> error (not cancelled by the Failed counter), its text once", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
-    await sleep(2000);
+    await r.printing(job.job_id);
     r.vp.errorStop("Probing Failed");
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the stop", 40_000);
     lastId = done.job_id;
@@ -45,6 +45,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     // Queries now wait behind the moves until the abort, which clears them from the queue:
     // never answered, no `ok` (second round).
+    await r.printing(job.job_id, 0);
     r.vp.opts.queueDelayMs = 60_000;
     await sleep(3000);
     r.vp.cancel();
@@ -65,7 +66,7 @@ test("rich Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   await t.test("printlog killed mid-print and restarted: the same job, the whole filament", async () => {
     r.vp.startPrint(LONG.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
-    await sleep(2500);
+    await r.printing(job.job_id);
     await r.restart("SIGKILL");
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status === "completed", "the adopted job to complete", 40_000);
     lastId = done.job_id;
