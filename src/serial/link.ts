@@ -33,6 +33,8 @@ export interface PrinterLinkEvents {
   line: [line: string, time: number];
   open: [path: string, baud: number];
   close: [reason: string];
+  /** A command was written to the printer (its answer follows, up to its `ok`). */
+  write: [command: string];
 }
 
 /** Where printer lines come from and M-codes go: the serial port, or a replayed log. */
@@ -188,6 +190,7 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     if (!next) return;
     this.inflight = { ...next, timer: setTimeout(() => undefined, 0) };
     this.armTimer();
+    this.emit("write", next.command);
     this.port.write(next.command + "\n", (err) => {
       if (err) this.opts.logger.warn("serial.write_failed", { command: next.command, error: err.message });
     });
