@@ -44,6 +44,17 @@ export type StatusObjects = Record<string, Record<string, unknown>>;
 const READY_SECONDS = 600;
 const CAN_EXTRUDE_AT = 170;
 
+/** The console commands printlog forwards (console.ts READ_ONLY_QUERIES), as Klipper's gcode.commands. */
+const CONSOLE_HELP: Record<string, { help: string }> = {
+  M105: { help: "Report temperatures (read-only query)" },
+  M114: { help: "Report the position (read-only query)" },
+  M115: { help: "Report the firmware (read-only query)" },
+  M27: { help: "Report SD print status (read-only query)" },
+  M31: { help: "Report the print time (read-only query)" },
+  M78: { help: "Report print statistics (read-only query)" },
+  M119: { help: "Report endstop states (read-only query)" },
+};
+
 export type PrintState = "standby" | "printing" | "paused" | "complete" | "cancelled" | "error";
 
 /** History status -> print_stats.state. Endings printlog could not observe read as standby. */
@@ -183,6 +194,9 @@ export function buildObject(name: string, s: StatusInputs): Record<string, unkno
       const heaters = heaterNames(m);
       return { available_heaters: heaters, available_sensors: heaters, available_monitors: [] };
     }
+    case "gcode":
+      // Mainsail's console completes from this (MS:store/printer/actions.ts initGcodes).
+      return { commands: CONSOLE_HELP };
     default:
       return heaterNames(m).includes(name) ? heaterObject(m, name) : undefined;
   }
