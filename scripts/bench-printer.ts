@@ -36,6 +36,7 @@ export async function benchStatusUpdates(clients = 10, seconds = 600): Promise<S
       messages += 1;
       return true;
     },
+    connected: () => true,
     send: null,
     host: hostStats,
     softwareVersion: "bench",

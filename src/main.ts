@@ -96,6 +96,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     store,
     notify: (method, params) => hub?.notify(method, params),
     sendTo: (id, method, params) => sendToClient(hub, id, method, params),
+    connected: (id) => hub?.clients.has(id) ?? false,
     send: config.printer.device === "none" ? null : (command) => link?.send(command) ?? Promise.resolve(false),
     host: hostStats,
     softwareVersion: PRINTLOG_VERSION,
@@ -109,7 +110,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     warnings: [...config.warnings, ...sensorSetup.warnings],
     klippy: () => printer.connection(),
   };
-  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx), ...printerMethods(printer, (id) => hub?.clients.has(id) ?? false));
+  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx), ...printerMethods(printer));
   hub = new WebSocketHub(table, access, apiLogger);
   const app = createApp({
     table,

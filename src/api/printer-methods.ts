@@ -95,7 +95,7 @@ const CONTROL: { rpc: string; path: string; what: string }[] = [
   { rpc: "machine.services.stop", path: "/machine/services/stop", what: "the service stop" },
 ];
 
-export function printerMethods(printer: PrinterService, connectionExists: (id: number) => boolean): ApiMethod[] {
+export function printerMethods(printer: PrinterService): ApiMethod[] {
   const info = () => ({
     state: printer.model.state === "disconnected" ? "error" : printer.model.state,
     state_message: printer.model.message,
@@ -145,7 +145,7 @@ export function printerMethods(printer: PrinterService, connectionExists: (id: n
       handler: (args, rc) =>
         guarded(() => {
           const request = parseObjectRequest(args);
-          const id = subscriber(args, rc, connectionExists);
+          const id = subscriber(args, rc, (c) => printer.connected(c));
           printer.requireConnected();
           // Without a WebSocket there is nothing to push to: answer like a query.
           return id === null ? printer.query(request) : printer.subscribe(id, request);

@@ -92,6 +92,8 @@ export function linkClosed(m: PrinterModel, reason: string, now: number): Klippy
   m.identified = false;
   const lost = reason === "port closed";
   m.absentReason = reason;
+  // Readings of a printer that is gone must not be shown (or charted) as current.
+  if (lost) m.heaters = {};
   if (!lost && (m.state === "shutdown" || m.state === "error")) return null;
   return enter(m, "disconnected", `Printer disconnected from ${m.port ?? m.device}: ${reason}`, now);
 }

@@ -30,6 +30,8 @@ export interface PrinterServiceDeps {
   notify(method: string, params: unknown[]): void;
   /** To one WebSocket connection; false when it is gone. */
   sendTo(connection: number, method: string, params: unknown[]): boolean;
+  /** Whether a WebSocket connection is still open (subscriptions of closed ones are dropped). */
+  connected(connection: number): boolean;
   /** printlog's command queue (M-codes only); null without a printer. */
   send: ((command: string) => Promise<boolean>) | null;
   host(): HostStats;
@@ -128,6 +130,7 @@ export class PrinterService {
   tick(): void {
     const now = this.now();
     this.announce(tickModel(this.model, now));
+    for (const id of this.subscriptions.connections()) if (!this.deps.connected(id)) this.subscriptions.drop(id);
     if (this.model.state !== "disconnected") this.temperatures.sample(this.model.heaters);
     this.pushStatus();
     if (this.model.state === "ready" && this.deps.send && !this.tempPollInFlight && now - this.model.lastTemperatureAt >= TEMPERATURE_POLL_SECONDS) {
@@ -175,6 +178,11 @@ export class PrinterService {
   /** printer.* methods exist only while the printer's state is known (not while disconnected). */
   requireConnected(): void {
     if (!klippyConnection(this.model).klippy_connected) throw new PrinterRequestError(503, "Klippy Host not connected");
+  }
+
+  /** Whether a WebSocket connection exists (an HTTP subscribe names one by connection_id). */
+  connected(id: number): boolean {
+    return this.deps.connected(id);
   }
 
   connection(): { klippy_connected: boolean; klippy_state: string } {
