@@ -19,6 +19,8 @@ export interface JobView {
   end_time: number | null;
   /** When the job last stopped printing (a pause), for idle_timeout. */
   pausedAt: number | null;
+  /** Slicer metadata, when the file was read: for print_stats.info layers. */
+  layers: { objectHeight: number; layerHeight: number; firstLayerHeight: number } | null;
 }
 
 export interface HostStats {
@@ -115,6 +117,16 @@ export function objectNames(m: PrinterModel): string[] {
   ];
 }
 
+/** Layers from the slicer's heights and the M114 Z, as the clients themselves estimate them; null when unknown. */
+function layerInfo(job: JobView | null, position: PrinterModel["position"]): { total_layer: number | null; current_layer: number | null } {
+  const l = job?.layers;
+  if (!l) return { total_layer: null, current_layer: null };
+  const total = Math.max(1, Math.round((l.objectHeight - l.firstLayerHeight) / l.layerHeight) + 1);
+  const z = position?.[2];
+  const current = z === undefined || z <= 0 ? null : Math.min(total, Math.max(1, Math.round((z - l.firstLayerHeight) / l.layerHeight) + 1));
+  return { total_layer: total, current_layer: job?.status === "completed" ? total : current };
+}
+
 function idleState(job: JobView | null, now: number): string {
   if (job?.status === "in_progress" && !job.paused) return "Printing";
   const last = job?.status === "in_progress" ? job.pausedAt : job?.end_time;
@@ -138,7 +150,7 @@ export function buildObject(name: string, s: StatusInputs): Record<string, unkno
         filament_used: round(job && state !== "standby" ? job.filament_used : 0, 3),
         state,
         message: state === "error" ? (job?.error_message ?? m.message) : "",
-        info: { total_layer: null, current_layer: null },
+        info: layerInfo(state === "standby" ? null : job, m.position),
       };
     case "virtual_sdcard": {
       const size = job && state !== "standby" ? (job.size ?? m.sdBytes?.size ?? 0) : 0;

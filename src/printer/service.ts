@@ -41,6 +41,14 @@ export interface PrinterServiceDeps {
   mono?: () => number;
 }
 
+function layerHeights(meta: Record<string, unknown>): JobView["layers"] {
+  const num = (k: string) => (typeof meta[k] === "number" && Number.isFinite(meta[k]) ? (meta[k] as number) : null);
+  const objectHeight = num("object_height");
+  const layerHeight = num("layer_height");
+  if (objectHeight === null || layerHeight === null || layerHeight <= 0 || objectHeight <= 0) return null;
+  return { objectHeight, layerHeight, firstLayerHeight: num("first_layer_height") ?? layerHeight };
+}
+
 export class PrinterService {
   readonly model: PrinterModel;
   readonly temperatures = new TemperatureStore();
@@ -168,6 +176,7 @@ export class PrinterService {
       error_message: record.error_message,
       end_time: record.end_time,
       pausedAt: pause?.time ?? null,
+      layers: layerHeights(record.metadata),
     };
   }
 

@@ -44,7 +44,7 @@ test("the temperature store keeps 1200 samples per sensor, rounded, oldest first
 });
 
 test("print_stats states from the history, and Klipper's query rule", () => {
-  const job = { filename: "a.gcode", print_duration: 1, total_duration: 2, filament_used: 3, progress: 0.5, paused: false, size: 100, error_message: null, end_time: null, pausedAt: null };
+  const job = { filename: "a.gcode", print_duration: 1, total_duration: 2, filament_used: 3, progress: 0.5, paused: false, size: 100, error_message: null, end_time: null, pausedAt: null, layers: null };
   assert.equal(printState(null), "standby");
   assert.equal(printState({ ...job, status: "in_progress" }), "printing");
   assert.equal(printState({ ...job, status: "in_progress", paused: true }), "paused");
@@ -57,4 +57,8 @@ test("print_stats states from the history, and Klipper's query rule", () => {
   assert.deepEqual(q["print_stats"], { state: "standby", constructor: null, nope: null });
   assert.deepEqual(q["nothing"], {});
   assert.deepEqual(q["nothing2"], { a: null });
+  const model = newPrinterModel("/dev/x", 0);
+  model.position = [10, 20, 1.0, 5];
+  const layered = queryObjects({ print_stats: ["info"] }, { ...inputs, model, job: { ...job, status: "in_progress", layers: { objectHeight: 10.2, layerHeight: 0.2, firstLayerHeight: 0.2 } } });
+  assert.deepEqual(layered["print_stats"], { info: { total_layer: 51, current_layer: 5 } });
 });
