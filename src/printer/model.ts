@@ -32,6 +32,8 @@ export interface PrinterModel {
   position: [number, number, number, number] | null;
   displayMessage: string | null;
   sdBytes: { pos: number; size: number; at: number } | null;
+  /** The last non-fatal `Error:` text: Prusa names the cause on the line before `kill() called`. */
+  lastError: { text: string; at: number } | null;
   /** Why the printer is absent, for the error clients see once it stays absent. */
   absentReason: string;
   /** Bumped on every printer boot: a finished job shown as complete belongs to the previous one. */
@@ -55,6 +57,7 @@ export function newPrinterModel(device: string, now: number): PrinterModel {
     position: null,
     displayMessage: null,
     sdBytes: null,
+    lastError: null,
     absentReason: device === "auto" ? "no serial device found yet" : "the port has not opened yet",
     boots: 0,
   };
@@ -113,10 +116,14 @@ export function observeLine(m: PrinterModel, line: string, now: number): KlippyN
   if (display !== null) m.displayMessage = display;
   const halt = parseHalt(line);
   if (halt) {
-    // The first fatal line names the cause (thermal runaway); `kill() called` follows it.
-    const message = m.state === "shutdown" ? m.message : `${halt}\n${SHUTDOWN_HINT}`;
+    // The first fatal line names the cause (Marlin: `Thermal Runaway, system stopped!`; Prusa:
+    // `Error: HOTEND THERMAL RUNAWAY` just before); `kill() called` follows it.
+    const cause = m.lastError && now - m.lastError.at <= 5 ? `${m.lastError.text} (${halt})` : halt;
+    const message = m.state === "shutdown" ? m.message : `${cause}\n${SHUTDOWN_HINT}`;
     return enter(m, "shutdown", message, now);
   }
+  const error = /^Error:\s*(.+)$/.exec(line.trim());
+  if (error && !/Line Number|checksum|No Checksum|Unknown command|Resend/i.test(error[1]!)) m.lastError = { text: error[1]!.slice(0, 200), at: now };
   if (isBoot(line)) {
     m.identified = false;
     m.boots += 1;

@@ -95,6 +95,10 @@ test("the Klippy state model", () => {
   assert.equal(tickModel(m, 70), null);
   assert.equal(m.state, "error");
   assert.match(m.message, /No printer on \/dev\/ttyUSB0: port closed/);
+  const prusa = newPrinterModel("/dev/ttyACM0", 0);
+  observeLine(prusa, "Error: HOTEND THERMAL RUNAWAY", 5); // Prusa MK3 names the cause first
+  assert.equal(observeLine(prusa, "Error:Printer halted. kill() called!", 5), "notify_klippy_shutdown");
+  assert.match(prusa.message, /^HOTEND THERMAL RUNAWAY \(Printer halted\. kill\(\) called!\)/);
   const none = newPrinterModel("none", 0);
   assert.equal(tickModel(none, 1000), null);
   assert.equal(none.state, "disconnected");
