@@ -49,6 +49,8 @@ export function consoleLine(line: string, fatal: boolean): string | null {
     if (/Line Number|checksum|No Checksum|Unknown command/i.test(t)) return null;
     return `!! ${t.replace(/^Error:\s*/i, "")}`;
   }
+  // What the firmware says about an SD print and a reset, as a Klipper console would show it.
+  if (/^(File opened|File selected|Done printing file|Finished printing file|Cancelled printing file|start$)/.test(t)) return `// ${t}`;
   if (/^echo:/.test(t)) {
     const text = t.replace(/^echo:\s*/, "");
     // Replies to printlog's own probes (M78 on a printer without PRINTCOUNTER) are noise.

@@ -56,6 +56,9 @@ test("the console: what is forwarded and what may be sent", () => {
   assert.equal(consoleLine("echo:SD card ok", false), "// SD card ok");
   assert.equal(consoleLine("//action:notification Hi", false), "//action:notification Hi");
   assert.equal(consoleLine("ok", false), null);
+  assert.equal(consoleLine("Done printing file", false), "// Done printing file");
+  assert.equal(consoleLine("SD printing byte 10/100", false), null);
+  assert.equal(consoleLine("Stats: Prints: 10, Finished: 8, Failed: 2", false), null);
   assert.equal(consoleLine("echo:busy: processing", false), null);
   assert.equal(consoleLine("Resend: 12", false), null);
   assert.equal(consoleLine("Error:checksum mismatch, Last Line: 3", false), null);
