@@ -257,6 +257,11 @@ export class PrinterService {
       this.consoleWaiting.set(c, (this.consoleWaiting.get(c) ?? 0) + 1);
       const ok = await this.deps.send(c).catch(() => false);
       if (!ok) {
+        // Never written, or never answered: stop waiting for its answer.
+        const waiting = this.consoleWaiting.get(c) ?? 0;
+        if (waiting > 1) this.consoleWaiting.set(c, waiting - 1);
+        else this.consoleWaiting.delete(c);
+        if (this.capturing === c) this.capturing = null;
         const message = `The printer did not answer ${c}`;
         this.response(`!! ${message}`);
         throw new PrinterRequestError(400, message);
