@@ -2,6 +2,7 @@
 // disconnected) mapped from printlog's link, and what the printer last reported. Pure: every
 // transition takes `now` and returns the notification it calls for, if any.
 
+import { AUTO_PLACES } from "../serial/device.js";
 import { isBoot, parseDisplayMessage, parseFirmware, parseHalt, parsePosition, parseSdBytes, parseTemperatures, type FirmwareIdentity, type HeaterReading } from "./line-parsers.js";
 
 export type KlippyState = "disconnected" | "startup" | "ready" | "shutdown" | "error";
@@ -149,7 +150,7 @@ export function observeLine(m: PrinterModel, line: string, now: number): KlippyN
 export function tickModel(m: PrinterModel, now: number): KlippyNotice | null {
   if (!m.configured) return null;
   if (m.state === "disconnected" && now - m.since >= ABSENT_ERROR_SECONDS) {
-    const where = m.port ?? m.device;
+    const where = m.port ?? (m.device === "auto" ? `any serial port (${AUTO_PLACES.join(", ")})` : m.device);
     return enter(m, "error", `No printer on ${where}: ${m.absentReason}. printlog keeps looking and reconnects by itself.`, now);
   }
   if (m.state === "startup" && now - m.since >= STARTUP_ERROR_SECONDS) {
