@@ -98,7 +98,9 @@ export function linkClosed(m: PrinterModel, reason: string, now: number): Klippy
   m.absentReason = reason;
   // Readings of a printer that is gone must not be shown (or charted) as current.
   if (lost) m.heaters = {};
-  if (!lost && (m.state === "shutdown" || m.state === "error")) return null;
+  // printlog reopening the port (a silent printer, the next baud rate) does not end a shutdown,
+  // an error or a handshake in progress: the startup timer keeps running across baud rates.
+  if (!lost && (m.state === "shutdown" || m.state === "error" || m.state === "startup")) return null;
   return enter(m, "disconnected", `Printer disconnected from ${m.port ?? m.device}: ${reason}`, now);
 }
 

@@ -34,3 +34,24 @@ for (const dialect of VP_DIALECTS) {
     assert.equal((await http(`${url}/server/info`)).body.result.klippy_state, "ready");
   });
 }
+
+test("a printer that does not answer: startup, then an explained error, then ready once it answers", { timeout: 120_000 }, async (t) => {
+  const r = await rig(t, "marlin2");
+  r.vp.muted = true;
+  await r.vp.plug();
+  const url = r.url();
+  const info = async () => (await http(`${url}/server/info`)).body.result;
+  await until("startup", async () => (await info()).klippy_state === "startup", 30_000, () => r.pl.output());
+  const starting = (await http(`${url}/printer/info`)).body.result;
+  assert.equal(starting.state, "startup");
+  assert.match(starting.state_message, /waiting for the firmware to answer M115/);
+  // Mainsail and Fluidd keep calling these while not ready: they must answer.
+  assert.equal((await http(`${url}/printer/objects/list`)).status, 200);
+  assert.equal((await http(`${url}/printer/objects/query?webhooks`)).body.result.status.webhooks.state, "startup");
+  await until("error", async () => (await info()).klippy_state === "error", 40_000, () => r.pl.output());
+  const err = (await http(`${url}/printer/info`)).body.result;
+  assert.match(err.state_message, /No answer to M115/);
+  assert.equal((await info()).klippy_connected, true);
+  r.vp.muted = false;
+  await until("ready once it answers", async () => (await info()).klippy_state === "ready", 60_000, () => r.pl.output());
+});

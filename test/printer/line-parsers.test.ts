@@ -87,6 +87,10 @@ test("the Klippy state model", () => {
   assert.equal(m.state, "shutdown");
   assert.equal(observeLine(m, "start", 22), null);
   assert.equal(m.state, "startup");
+  // Baud-rate fallback closes and reopens the port; the handshake clock keeps running.
+  assert.equal(linkClosed(m, "trying another baud rate", 30), null);
+  assert.equal(linkOpened(m, "/dev/ttyUSB0", 250000, 31), null);
+  assert.equal(m.since, 22);
   assert.equal(tickModel(m, 22 + 19), null);
   assert.equal(tickModel(m, 22 + 20), null);
   assert.equal(m.state, "error", "an unanswered handshake is explained");
