@@ -83,7 +83,7 @@ function subscriber(args: Args, rc: RequestContext, exists: (id: number) => bool
 }
 
 const CONTROL: { rpc: string; path: string; what: string }[] = [
-  { rpc: "printer.print.start", path: "/printer/print/start", what: "starting a print" },
+  { rpc: "printer.print.start", path: "/printer/print/start", what: "the print start" },
   { rpc: "printer.print.pause", path: "/printer/print/pause", what: "the pause" },
   { rpc: "printer.print.resume", path: "/printer/print/resume", what: "the resume" },
   { rpc: "printer.print.cancel", path: "/printer/print/cancel", what: "the cancel" },
@@ -162,7 +162,15 @@ export function printerMethods(printer: PrinterService): ApiMethod[] {
         }),
     },
     // An empty dict: Home Assistant turns each entry into a button (HA:button.py:174-186).
-    { rpc: "printer.gcode.help", http: { verb: "GET", path: "/printer/gcode/help" }, handler: () => guarded(() => (printer.requireConnected(), {})) },
+    {
+      rpc: "printer.gcode.help",
+      http: { verb: "GET", path: "/printer/gcode/help" },
+      handler: () =>
+        guarded(() => {
+          printer.requireConnected();
+          return {};
+        }),
+    },
     {
       rpc: "server.temperature_store",
       http: { verb: "GET", path: "/server/temperature_store" },
