@@ -6,6 +6,7 @@ import type { HistoryStore } from "../history/store.js";
 import type { JobRecord } from "../history/types.js";
 import { planScript, consoleLine, readOnlyMessage } from "./console.js";
 import { parseHalt } from "./line-parsers.js";
+import { cleanLine } from "../protocol/events.js";
 import { klippyConnection, linkClosed, linkOpened, newPrinterModel, observeLine, tickModel, type KlippyNotice, type PrinterModel } from "./model.js";
 import { buildObject, objectNames, queryObjects, type HostStats, type JobView, type StatusInputs, type StatusObjects } from "./objects.js";
 import { GcodeStore, TemperatureStore } from "./stores.js";
@@ -95,7 +96,10 @@ export class PrinterService {
     queueMicrotask(() => (this.capturing = command));
   }
 
-  line(line: string): void {
+  line(raw: string): void {
+    // Control characters and NULs from line noise never reach a client's console.
+    const line = cleanLine(raw);
+    if (line === "") return;
     const now = this.now();
     const fatal = parseHalt(line) !== null;
     const notice = observeLine(this.model, line, now);
