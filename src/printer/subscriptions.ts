@@ -59,7 +59,8 @@ export class Subscriptions {
     for (const [id, sub] of this.byConnection) {
       let diff: Status | null = null;
       for (const [name, fields] of Object.entries(sub.request)) {
-        const obj = status[name];
+        // Own properties only: a subscription to "constructor" must not find Object's.
+        const obj = Object.hasOwn(status, name) ? status[name] : undefined;
         if (!obj) continue;
         for (const f of fields ?? Object.keys(obj)) {
           const key = `${name}\0${f}`;

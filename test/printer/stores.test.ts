@@ -19,6 +19,9 @@ test("subscriptions: each connection gets only its own changed fields, never an 
   c = subs.changes(status(3, 201.5));
   assert.deepEqual(c.get(1), { toolhead: { estimated_print_time: 3 }, extruder: { temperature: 201.5 } });
   assert.equal(c.has(2), false);
+  const hostile = new Subscriptions();
+  hostile.set(9, { constructor: ["name"], toString: null }, {});
+  assert.equal(hostile.changes(status(4, 200)).size, 0, "prototype names are not objects");
   subs.set(1, {}, {});
   assert.deepEqual(subs.connections(), [2], "{} cancels");
   const nested = new Subscriptions();
