@@ -9,7 +9,7 @@ import { createApp } from "./api/http.js";
 import { historyMethods, presentJob } from "./api/history-methods.js";
 import { MethodTable } from "./api/methods.js";
 import { listen, type RunningServer } from "./api/server.js";
-import { WebSocketHub } from "./api/websocket.js";
+import { MAX_WS_BUFFERED, WebSocketHub } from "./api/websocket.js";
 import type { Config } from "./config/config.js";
 import { makeExistence } from "./files/gcode-dir.js";
 import { HistoryStore } from "./history/store.js";
@@ -18,11 +18,14 @@ import { Recorder } from "./job/recorder.js";
 import { loadSensorConfig } from "./aux/config.js";
 import { AuxService, auxTotalSpecs } from "./aux/service.js";
 import { auxMethods } from "./api/aux-methods.js";
-import { fileResponse, serverMethods, type ServerContext } from "./api/server-methods.js";
+import { fileResponse, PRINTLOG_VERSION, serverMethods, type ServerContext } from "./api/server-methods.js";
 import { Database } from "./database/store.js";
 import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
 import { AUTO_PLACES } from "./serial/device.js";
+import { PrinterService } from "./printer/service.js";
+import { printerMethods } from "./api/printer-methods.js";
+import { hostStats } from "./printer/host-stats.js";
 
 export interface Printlog {
   store: HistoryStore;
@@ -31,6 +34,7 @@ export interface Printlog {
   database: Database;
   table: MethodTable;
   recorder: Recorder | null;
+  printer: PrinterService;
   aux: AuxService;
   apiKey: string;
   /** Finishes an open job as server_exit, flushes and closes everything. */
@@ -58,6 +62,15 @@ export async function loadApiKey(dataDir: string, configured: string | null): Pr
   return key;
 }
 
+/** One notification to one WebSocket client (subscriptions); false once the client is gone. */
+function sendToClient(hub: WebSocketHub | null, id: number, method: string, params: unknown[]): boolean {
+  const client = hub?.clients.get(id);
+  if (!client || client.socket.readyState !== client.socket.OPEN) return false;
+  // A client that stopped reading is left to the hub's own slow-client rule.
+  if (client.socket.bufferedAmount <= MAX_WS_BUFFERED) client.socket.send(JSON.stringify({ jsonrpc: "2.0", method, params }));
+  return true;
+}
+
 export async function startPrintlog(config: Config, logger: Logger): Promise<Printlog> {
   const dataDir = resolve(config.server.dataDir);
   for (const w of config.warnings) logger.warn("config.warning", { detail: w });
@@ -77,6 +90,17 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   const procStats = new ProcStats();
   const apiLogger = logger.child({ component: "api" });
   let hub: WebSocketHub | null = null;
+  let link: PrinterLink | null = null;
+  const printer = new PrinterService({
+    device: config.printer.device,
+    store,
+    notify: (method, params) => hub?.notify(method, params),
+    sendTo: (id, method, params) => sendToClient(hub, id, method, params),
+    connected: (id) => hub?.clients.has(id) ?? false,
+    send: config.printer.device === "none" ? null : (command) => link?.send(command) ?? Promise.resolve(false),
+    host: hostStats,
+    softwareVersion: PRINTLOG_VERSION,
+  });
   const serverCtx: ServerContext = {
     config,
     sensors: sensorSetup,
@@ -85,8 +109,9 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     websocketCount: () => hub?.count ?? 0,
     // Journal gaps and rotten records found at start-up: Mainsail and Fluidd show these.
     warnings: [...config.warnings, ...sensorSetup.warnings, ...store.warnings, ...database.durable.warnings],
+    klippy: () => printer.connection(),
   };
-  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx));
+  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx), ...printerMethods(printer));
   hub = new WebSocketHub(table, access, apiLogger);
   const app = createApp({
     table,
@@ -114,7 +139,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   if (config.printer.device !== "none") {
     const p = config.printer;
     const serialLogger = logger.child({ component: "serial" });
-    const link = new PrinterLink({
+    link = new PrinterLink({
       device: p.device,
       bauds: [p.baud, ...p.fallbackBauds.filter((b) => b !== p.baud)],
       logger: serialLogger,
@@ -132,16 +157,23 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
       handshakeSeconds: 5,
     });
     recorder.addLineHook((line, time) => aux.onLine(line, time));
+    recorder.addLineHook((line) => printer.line(line));
+    link.on("open", (path, baud) => printer.linkOpened(path, baud));
+    link.on("close", (reason) => printer.linkClosed(reason));
+    link.on("write", (command) => printer.commandWritten(command));
     recorder.start();
     logger.info("printer.looking", { device: p.device, looked_in: p.device === "auto" ? AUTO_PLACES : [p.device], baud: p.baud });
   } else {
     logger.info("printer.none", { note: "device is 'none': serving history without a printer" });
   }
 
+  printer.start();
+
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(statsTimer);
+      printer.stop();
       await recorder?.stop();
       const open = store.currentJob();
       if (open) {
@@ -155,5 +187,5 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
       await database.close();
     })());
 
-  return { store, server, hub, table, recorder, aux, database, apiKey, stop };
+  return { store, server, hub, table, recorder, printer, aux, database, apiKey, stop };
 }

@@ -9,6 +9,7 @@ export type ApiErrorCode =
   | "method_not_allowed"
   | "payload_too_large"
   | "storage_unavailable"
+  | "klippy_unavailable"
   | "internal";
 
 const HTTP_STATUS: Record<ApiErrorCode, number> = {
@@ -19,6 +20,7 @@ const HTTP_STATUS: Record<ApiErrorCode, number> = {
   method_not_allowed: 405,
   payload_too_large: 413,
   storage_unavailable: 503,
+  klippy_unavailable: 503,
   internal: 500,
 };
 

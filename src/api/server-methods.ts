@@ -1,6 +1,6 @@
 // The rest of the Moonraker surface Mainsail and Fluidd call (web-clients.md): identify, info,
-// config, machine stats, the database, files, webcams, job queue and announcements. printlog is
-// not Klipper and says so: klippy_connected is false and no printer.* method exists.
+// config, machine stats, the database, files, webcams, job queue and announcements. klippy_state
+// follows the printer link (printer-methods.ts serves the printer.* API).
 
 import { createReadStream, readdirSync, statfsSync, statSync, type Dirent } from "node:fs";
 import { Readable } from "node:stream";
@@ -27,6 +27,8 @@ export interface ServerContext {
   procStats: ProcStats;
   websocketCount: () => number;
   warnings: string[];
+  /** Moonraker's klippy_connected / klippy_state, from the printer link. */
+  klippy?: () => { klippy_connected: boolean; klippy_state: string };
 }
 
 /** Roots clients ask for; printlog answers each validly (empty unless a G-code dir is set). */
@@ -96,6 +98,8 @@ function configView(ctx: ServerContext): Record<string, unknown> {
     history: {},
     database: {},
     printer: { device: c.printer.device, baud: c.printer.baud, gcode_dir: c.printer.gcodeDir },
+    // Mainsail, Fluidd and KlipperScreen size their charts and consoles from these.
+    data_store: { temperature_store_size: 1200, gcode_store_size: 1000 },
   };
   for (const s of ctx.sensors.sensors) {
     const section: Record<string, unknown> = { type: "printlog" };
@@ -132,8 +136,7 @@ export function serverMethods(ctx: ServerContext): ApiMethod[] {
       rpc: "server.info",
       http: { verb: "GET", path: "/server/info" },
       handler: () => ({
-        klippy_connected: false,
-        klippy_state: "disconnected",
+        ...(ctx.klippy?.() ?? { klippy_connected: false, klippy_state: "disconnected" }),
         components: components(),
         failed_components: [],
         registered_directories: ROOTS.slice(0, 3),

@@ -214,9 +214,11 @@ test("database: nested keys, namespaces on demand, 404s, HTTP and JSON-RPC; item
 test("every unknown method answers -32601; identify needs its params; spoolman, webcams, queue, announcements answer", async (t) => {
   const { pl } = await start(t);
   const ws = await RpcClient.connect(pl.url);
-  for (const m of ["printer.objects.list", "printer.info", "machine.reboot", "server.files.upload", "access.login"]) {
+  for (const m of ["printer.query_endstops.status", "machine.update.status", "machine.reboot", "server.files.upload", "access.login"]) {
     assert.equal((await ws.call(m)).error.code, -32601, m);
   }
+  // The printer API exists; with no printer it answers as Moonraker does without Klippy.
+  assert.equal((await ws.call("printer.info")).error.code, 503);
   const missing = await ws.call("server.connection.identify", { client_name: "x" });
   assert.equal(missing.error.code, 400);
   assert.match(missing.error.message, /No data for argument: version/);
