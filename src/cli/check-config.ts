@@ -2,6 +2,7 @@
 
 import { CONFIG_FLAGS, EXIT_OK, configFrom, parse } from "./common.js";
 import { loadSensorConfig } from "../aux/config.js";
+import { loadSpoolmanSettings } from "../aux/spoolman.js";
 
 export const CHECK_HELP = `Usage: printlog check-config [--config FILE]
 
@@ -14,6 +15,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
   if (values.help) return void process.stdout.write(CHECK_HELP), EXIT_OK;
   const config = configFrom(values);
   const sensors = loadSensorConfig(config);
+  const spoolman = loadSpoolmanSettings(config, sensors.warnings);
   for (const w of [...config.warnings, ...sensors.warnings]) process.stdout.write(`warning: ${w}\n`);
   process.stdout.write(`configuration OK${config.source ? ` (${config.source})` : " (defaults)"}\n`);
   const p = config.printer;
@@ -27,6 +29,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
       `  cors        ${config.auth.corsDomains.join(", ") || "(none)"}`,
       `  sensors     ${sensors.sensors.map((s) => `${s.name} (${s.fields.length} history fields)`).join(", ") || "(none)"}`,
       `  line rules  ${sensors.rules.length}`,
+      `  spoolman    ${spoolman ? spoolman.apiUrl : "(none)"}`,
       "",
     ].join("\n"),
   );
