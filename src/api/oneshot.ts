@@ -6,6 +6,7 @@ import type { ApiMethod } from "./methods.js";
 
 const LIFETIME_MS = 5000;
 const MAX_OUTSTANDING = 1000;
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 export class OneshotTokens {
   private readonly tokens = new Map<string, number>();
@@ -16,8 +17,8 @@ export class OneshotTokens {
     const now = this.now();
     for (const [t, exp] of this.tokens) if (exp <= now) this.tokens.delete(t);
     if (this.tokens.size >= MAX_OUTSTANDING) this.tokens.delete(this.tokens.keys().next().value!);
-    // Base32-like upper-case letters and digits, 32 characters, as Moonraker's look.
-    const token = randomBytes(20).toString("base64url").replace(/[-_]/g, "A").toUpperCase().slice(0, 32);
+    // 32 characters of the base32 alphabet (160 random bits), as Moonraker's look.
+    const token = [...randomBytes(32)].map((b) => BASE32[b & 31]).join("");
     this.tokens.set(token, now + LIFETIME_MS);
     return token;
   }
