@@ -25,6 +25,7 @@ import { loadSpoolmanSettings, SpoolmanLink } from "./aux/spoolman.js";
 import { GcodeFiles } from "./files/file-metadata.js";
 import { LogRing, teeLogger } from "./files/log-ring.js";
 import { OneshotTokens, oneshotMethods } from "./api/oneshot.js";
+import { accessMethods } from "./api/access-methods.js";
 import { Database } from "./database/store.js";
 import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
@@ -125,6 +126,7 @@ export async function startPrintlog(config: Config, outerLogger: Logger): Promis
     ...fileMethods(fileCtx),
     ...spoolmanMethods(aux, spoolman),
     ...oneshotMethods(oneshot),
+    ...accessMethods((ip) => access.isTrusted(ip), apiKey, Date.now() / 1000),
   );
   hub = new WebSocketHub(table, access, apiLogger);
   const app = createApp({

@@ -5,6 +5,7 @@
 
 import { createReadStream, readdirSync, statfsSync, statSync, type Dirent } from "node:fs";
 import { Readable } from "node:stream";
+import { join } from "node:path";
 import type { Hono } from "hono";
 import { resolveReal } from "../files/gcode-dir.js";
 import { isGcodeName, type GcodeFiles } from "../files/file-metadata.js";
@@ -98,17 +99,29 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
         if (root === "logs" && rel === "") out.push(logEntry());
         if (base) {
           const full = resolveReal(base, rel);
+          const isThumbs = /(^|\/)\.thumbs$/.test(rel);
           let entries: Dirent[] = [];
           try {
             if (!full) throw new Error("outside");
             entries = readdirSync(full, { withFileTypes: true });
           } catch {
-            if (rel !== "") throw notFound(`Directory does not exist (${root}/${rel})`);
+            // `.thumbs` may exist only in the cache (read-only gcode_dir) or not yet: empty, not an error.
+            if (rel !== "" && !isThumbs) throw notFound(`Directory does not exist (${root}/${rel})`);
+          }
+          const cached = isThumbs && files ? files.thumbs.cachedDir(rel) : null;
+          const fromCache = new Set<string>();
+          if (cached) {
+            const have = new Set(entries.map((e) => e.name));
+            for (const e of readdirSync(cached, { withFileTypes: true })) {
+              if (have.has(e.name) || !e.isFile() || e.name.endsWith(".tmp")) continue;
+              entries.push(e);
+              fromCache.add(e.name);
+            }
           }
           let scanned = 0;
           for (const e of entries.slice(0, MAX_LISTED)) {
             const childRel = rel ? `${rel}/${e.name}` : e.name;
-            const real = resolveReal(base, childRel);
+            const real = fromCache.has(e.name) ? join(cached!, e.name) : resolveReal(base, childRel);
             if (!real) continue; // a link leading outside gcode_dir is not shown
             const st = statSync(real, { throwIfNoEntry: false });
             if (!st) continue;

@@ -59,6 +59,11 @@ export class ThumbnailStore {
     private readonly cacheDir: string,
   ) {}
 
+  /** The cache's copy of a `.thumbs` directory (read-only gcode_dir), if it exists. */
+  cachedDir(relDir: string): string | null {
+    return resolveReal(this.cacheDir, relDir);
+  }
+
   /** Where a thumbnail may be found: in gcode_dir first, then in the cache. */
   locate(thumbRel: string): string | null {
     return resolveReal(this.gcodeDir, thumbRel) ?? resolveReal(this.cacheDir, thumbRel);
