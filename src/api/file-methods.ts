@@ -24,8 +24,8 @@ export const ROOTS = ["gcodes", "config", "logs", "config_examples", "docs"];
 /** The name the clients' log buttons fetch (`/server/files/moonraker.log`, `logs/moonraker.log`). */
 export const LOG_FILE = "moonraker.log";
 const MAX_LISTED = 10_000;
-/** Files read for metadata in one extended listing; the rest come from the cache only. */
-const MAX_SCANNED_PER_LISTING = 100;
+/** Files read for metadata while an extended listing waits; the rest are read in the background. */
+const MAX_SCANNED_PER_LISTING = 20;
 const READ_ONLY = "printlog does not change files: the G-code directory is read-only (printlog records jobs, it does not print them)";
 
 const forbidden = (message = READ_ONLY) => new ApiError("forbidden", message);
@@ -40,9 +40,11 @@ function requireRoot(root: string): void {
   if (!ROOTS.includes(root)) throw badRequest(`Invalid root path (${root})`);
 }
 
-function listFiles(base: string, rel: string, out: Record<string, unknown>[]): void {
+function listFiles(base: string, rel: string, out: Record<string, unknown>[], seen = new Set<string>()): void {
   const dir = resolveReal(base, rel);
-  if (!dir) return;
+  // A link back to a directory already listed (a loop inside the root) is listed once.
+  if (!dir || seen.has(dir)) return;
+  seen.add(dir);
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -58,7 +60,7 @@ function listFiles(base: string, rel: string, out: Record<string, unknown>[]): v
     if (!full) continue;
     const st = statSync(full, { throwIfNoEntry: false });
     if (!st) continue;
-    if (st.isDirectory() && rel.split("/").length < 32) listFiles(base, path, out);
+    if (st.isDirectory() && rel.split("/").length < 32) listFiles(base, path, out, seen);
     else if (st.isFile()) out.push({ path, modified: st.mtimeMs / 1000, size: st.size, permissions: "r" });
   }
 }
@@ -119,6 +121,7 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
             }
           }
           let scanned = 0;
+          const later: string[] = [];
           for (const e of entries.slice(0, MAX_LISTED)) {
             const childRel = rel ? `${rel}/${e.name}` : e.name;
             const real = fromCache.has(e.name) ? join(cached!, e.name) : resolveReal(base, childRel);
@@ -134,11 +137,12 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
                 if (!meta && scanned < MAX_SCANNED_PER_LISTING) {
                   scanned += 1;
                   meta = await files.metadata(childRel);
-                }
+                } else if (!meta) later.push(childRel);
               }
               out.push({ filename: e.name, ...item, ...(meta ? stripForListing(meta) : {}) });
             }
           }
+          if (later.length > 0) files?.prefetch(later);
           try {
             const fs = statfsSync(base);
             disk = { total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize, free: fs.bavail * fs.bsize };

@@ -11,6 +11,8 @@ import { GCODE_EXTENSIONS, ThumbnailStore, gcodeCandidatesForThumb } from "./thu
 
 /** Cached entries; past this the oldest are forgotten (and re-read when asked again). */
 const MAX_CACHED = 5000;
+/** Files waiting for a background read (one at a time, so a big directory never floods the disk). */
+const MAX_QUEUED = 10_000;
 
 export interface LastPrint {
   job_id: string;
@@ -28,6 +30,8 @@ export const isGcodeName = (name: string): boolean => GCODE_EXTENSIONS.some((ext
 export class GcodeFiles {
   private readonly cache = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<Entry | null>>();
+  private readonly queue = new Set<string>();
+  private draining = false;
   readonly thumbs: ThumbnailStore;
 
   constructor(
@@ -92,6 +96,24 @@ export class GcodeFiles {
     })().finally(() => this.inflight.delete(full));
     this.inflight.set(full, p);
     return p;
+  }
+
+  /**
+   * Reads these files' metadata in the background, one after the other (Moonraker scans gcode_dir
+   * at start; printlog does it as directories are listed), so the next listing carries it.
+   */
+  prefetch(rels: string[]): void {
+    for (const r of rels) if (this.queue.size < MAX_QUEUED) this.queue.add(r);
+    if (this.draining) return;
+    this.draining = true;
+    void (async () => {
+      while (this.queue.size > 0) {
+        const next = this.queue.values().next().value!;
+        this.queue.delete(next);
+        await this.metadata(next).catch(() => null);
+      }
+      this.draining = false;
+    })();
   }
 
   /** A thumbnail's real path; extracted from its G-code file on first request. */

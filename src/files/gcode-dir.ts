@@ -3,17 +3,39 @@
 // directory — neither lexically with `..` nor through a symbolic link pointing outside).
 
 import { realpathSync, statSync } from "node:fs";
-import { resolve, sep } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 
-/** Lexical containment only: `relative` joined to `root` stays under it (the path need not exist). */
-export function resolveInside(root: string, relative: string): string | null {
+const within = (base: string, full: string) => full === base || full.startsWith(base + sep);
+
+function lexicalInside(root: string, relative: string): string | null {
   if (relative.includes("\0")) return null;
   const base = resolve(root);
   const full = resolve(base, relative.replace(/^\/+/, ""));
-  return full === base || full.startsWith(base + sep) ? full : null;
+  return within(base, full) ? full : null;
 }
 
-const within = (base: string, full: string) => full === base || full.startsWith(base + sep);
+/**
+ * `relative` joined to `root`, staying under it: lexically (no `..` out) and, when the path
+ * exists, also by its real path (no symbolic link out). A path that does not exist yet is
+ * returned as joined (a place to create something, or a file that is simply not there).
+ */
+export function resolveInside(root: string, relative: string): string | null {
+  const full = lexicalInside(root, relative);
+  if (!full) return null;
+  try {
+    const base = realpathSync(resolve(root));
+    // The path, or for one not there yet its nearest existing ancestor, must really be inside.
+    for (let p = full; ; p = dirname(p)) {
+      try {
+        return within(base, realpathSync(p)) ? full : null;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT" || p === dirname(p)) return null;
+      }
+    }
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The real path of `relative` under `root`, after following every symbolic link, or null when it
@@ -21,7 +43,7 @@ const within = (base: string, full: string) => full === base || full.startsWith(
  * `etc -> /etc` inside gcode_dir is refused, as is any `..`).
  */
 export function resolveReal(root: string, relative: string): string | null {
-  const lexical = resolveInside(root, relative);
+  const lexical = lexicalInside(root, relative);
   if (!lexical) return null;
   try {
     const base = realpathSync(resolve(root));

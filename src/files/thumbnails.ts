@@ -94,9 +94,10 @@ export class ThumbnailStore {
 
   /** The real `.thumbs` directory under `root`, created when missing, if writable and inside. */
   private async usableDir(root: string, relDir: string): Promise<string | null> {
-    const lexical = resolveInside(root, relDir);
-    if (!lexical) return null;
     try {
+      await mkdir(root, { recursive: true }); // the cache's root on first use (gcode_dir exists)
+      const lexical = resolveInside(root, relDir);
+      if (!lexical) return null;
       await mkdir(lexical, { recursive: true });
       const real = resolveReal(root, relDir);
       if (!real) return null; // .thumbs (or a parent) is a link leading outside the root
