@@ -110,6 +110,7 @@ export async function startPrintlog(config: Config, outerLogger: Logger): Promis
   const gcodeDir = config.printer.gcodeDir;
   const fileCtx: FileContext = {
     gcodeDir,
+    dataDir,
     log: logRing,
     // Thumbnails go beside the G-code (.thumbs), or to data_dir/thumbs when gcode_dir is read-only.
     gcodeFiles: gcodeDir ? new GcodeFiles(gcodeDir, join(dataDir, "thumbs"), (name) => lastPrintOf(store, name)) : null,

@@ -15,6 +15,8 @@ import type { ApiMethod, MethodTable } from "./methods.js";
 
 export interface FileContext {
   gcodeDir: string | null;
+  /** Whose file system the roots without a directory of their own report as disk usage. */
+  dataDir: string;
   gcodeFiles: GcodeFiles | null;
   log: LogRing;
 }
@@ -34,6 +36,15 @@ function splitPath(path: string): { root: string; rel: string } {
   const clean = path.replace(/^\/+|\/+$/g, "");
   const slash = clean.indexOf("/");
   return slash === -1 ? { root: clean, rel: "" } : { root: clean.slice(0, slash), rel: clean.slice(slash + 1) };
+}
+
+function diskUsage(dir: string): { total: number; used: number; free: number } | null {
+  try {
+    const fs = statfsSync(dir);
+    return { total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize, free: fs.bavail * fs.bsize };
+  } catch {
+    return null;
+  }
 }
 
 function requireRoot(root: string): void {
@@ -98,6 +109,7 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
         const out: Record<string, unknown>[] = [];
         let disk = { total: 0, used: 0, free: 0 };
         const base = root === "gcodes" ? ctx.gcodeDir : null;
+        disk = diskUsage(base ?? ctx.dataDir) ?? disk;
         if (root === "logs" && rel === "") out.push(logEntry());
         if (base) {
           const full = resolveReal(base, rel);
@@ -143,12 +155,6 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
             }
           }
           if (later.length > 0) files?.prefetch(later);
-          try {
-            const fs = statfsSync(base);
-            disk = { total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize, free: fs.bavail * fs.bsize };
-          } catch {
-            // leave zeros
-          }
         }
         return { dirs, files: out, disk_usage: disk, root_info: { name: root, permissions: "r" } };
       },
