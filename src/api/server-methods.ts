@@ -1,5 +1,5 @@
 // The rest of the Moonraker surface Mainsail and Fluidd call (web-clients.md): identify, info,
-// config, machine stats, the database, files, webcams, job queue and announcements. printlog is
+// config, machine stats, the database, webcams, job queue and announcements (files: file-methods.ts). printlog is
 // not Klipper and says so: klippy_connected is false and no printer.* method exists.
 
 import type { Config } from "../config/config.js";
@@ -27,7 +27,6 @@ export interface ServerContext {
   /** Components served beyond the fixed ones (e.g. `spoolman` when a Spoolman server is configured). */
   extraComponents?: string[];
 }
-
 
 function dbCall<T>(fn: () => T): T {
   try {
