@@ -26,6 +26,7 @@ import { GcodeFiles } from "./files/file-metadata.js";
 import { LogRing, teeLogger } from "./files/log-ring.js";
 import { OneshotTokens, oneshotMethods } from "./api/oneshot.js";
 import { accessMethods } from "./api/access-methods.js";
+import { refusedMethods } from "./api/refusals.js";
 import { Database } from "./database/store.js";
 import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
@@ -128,6 +129,7 @@ export async function startPrintlog(config: Config, outerLogger: Logger): Promis
     ...spoolmanMethods(aux, spoolman),
     ...oneshotMethods(oneshot),
     ...accessMethods((ip) => access.isTrusted(ip), apiKey, Date.now() / 1000),
+    ...refusedMethods(),
   );
   hub = new WebSocketHub(table, access, apiLogger);
   const app = createApp({

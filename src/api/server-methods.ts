@@ -66,20 +66,6 @@ function configView(ctx: ServerContext): Record<string, unknown> {
   return { config, orig: {}, files: [] };
 }
 
-/** The queue's writing methods: a clear refusal instead of a silent "queued". */
-function jobQueueRefusals(): ApiMethod[] {
-  const refuse = (): never => {
-    throw badRequest("printlog records jobs but does not print: the job queue is not available");
-  };
-  return [
-    { rpc: "server.job_queue.post_job", http: { verb: "POST", path: "/server/job_queue/job" }, handler: refuse },
-    { rpc: "server.job_queue.delete_job", http: { verb: "DELETE", path: "/server/job_queue/job" }, handler: refuse },
-    { rpc: "server.job_queue.pause", http: { verb: "POST", path: "/server/job_queue/pause" }, handler: refuse },
-    { rpc: "server.job_queue.start", http: { verb: "POST", path: "/server/job_queue/start" }, handler: refuse },
-    { rpc: "server.job_queue.jump", http: { verb: "POST", path: "/server/job_queue/jump" }, handler: refuse },
-  ];
-}
-
 export function serverMethods(ctx: ServerContext): ApiMethod[] {
   // Only what works is advertised: no job_queue (printlog does not print), `spoolman` only with
   // a configured Spoolman server (clients then call its proxy).
@@ -158,7 +144,6 @@ export function serverMethods(ctx: ServerContext): ApiMethod[] {
     },
     { rpc: "server.webcams.list", http: { verb: "GET", path: "/server/webcams/list" }, handler: () => ({ webcams: [] }) },
     { rpc: "server.job_queue.status", http: { verb: "GET", path: "/server/job_queue/status" }, handler: () => ({ queued_jobs: [], queue_state: "ready" }) },
-    ...jobQueueRefusals(),
     { rpc: "server.announcements.list", http: { verb: "GET", path: "/server/announcements/list" }, handler: () => ({ entries: [], feeds: [] }) },
   ];
 }

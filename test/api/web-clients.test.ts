@@ -228,8 +228,14 @@ test("database: nested keys, namespaces on demand, 404s, HTTP and JSON-RPC; item
 test("every unknown method answers -32601; identify needs its params; spoolman, webcams, queue, announcements answer", async (t) => {
   const { pl } = await start(t);
   const ws = await RpcClient.connect(pl.url);
-  for (const m of ["printer.objects.list", "printer.info", "machine.reboot", "access.login"]) {
+  for (const m of ["printer.objects.list", "printer.info", "access.login"]) {
     assert.equal((await ws.call(m)).error.code, -32601, m);
+  }
+  // Buttons the clients show for what printlog does not do: a clear refusal, not "Method not found".
+  for (const m of ["machine.reboot", "machine.shutdown", "machine.services.restart", "server.restart"]) {
+    const r = await ws.call(m, { service: "klipper" });
+    assert.equal(r.error.code, 400, m);
+    assert.match(r.error.message, /does not control the host/, m);
   }
   const missing = await ws.call("server.connection.identify", { client_name: "x" });
   assert.equal(missing.error.code, 400);
