@@ -30,7 +30,8 @@ export function spoolmanMethods(aux: AuxService, link: SpoolmanLink | null): Api
       if (!METHODS.has(method)) throw badRequest(`Invalid HTTP method: ${method}`);
       if (body !== null && method === "GET") throw badRequest("GET requests cannot have a body");
       // Only Spoolman's API, never another path on its host.
-      if (!path.startsWith("/v1/") || path.includes("..") || /[\s?#\\]/.test(path) || path.length > 512) {
+      // (`%2e%2e` is a `..` to URL parsers too.)
+      if (!path.startsWith("/v1/") || path.includes("..") || /[\s?#\\]|%2e/i.test(path) || path.length > 512) {
         throw badRequest("Invalid path, must start with the API version, e.g. /v1");
       }
       if (query !== null && (query.length > 2048 || /[\s#]/.test(query))) throw badRequest("Invalid query");

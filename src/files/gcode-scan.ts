@@ -53,6 +53,8 @@ export class ScanState {
 
   line(raw: string): void {
     const line = raw.length > MAX_LINE ? raw.slice(0, MAX_LINE) : raw.replace(/\r$/, "");
+    // G-code inside a block means its end line is missing: drop the block, read the line.
+    if (this.block && !line.startsWith(";")) this.block = null;
     const b = this.block;
     if (b) {
       if (/^;\s*(\S+) end\s*$/.test(line) && line.includes(`${b.tag} end`)) {

@@ -100,7 +100,13 @@ test("QOI decodes and converts to a PNG; the scanner checks declared sizes and c
   s.line(`; thumbnail begin 9x9 ${MAX_THUMB_BASE64 + 1}`);
   s.line("; AAAA");
   s.line("; thumbnail end");
-  assert.equal(s.thumbnails.length, 1);
+  // A block whose end line is missing ends at the first G-code line; the next block still counts.
+  s.line("; thumbnail begin 2x2 100");
+  s.line("; AAAA");
+  s.line("G28");
+  for (const l of block("thumbnail_JPG", 16, 16, JPG).split("\n")) s.line(l);
+  assert.equal(s.thumbnails.length, 2);
+  assert.equal(s.thumbnails[1]!.format, "jpg");
   assert.deepEqual(s.thumbnails[0]!.data, PNG);
 });
 

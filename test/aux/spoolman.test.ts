@@ -94,6 +94,7 @@ test("with [spoolman] server: advertised, proxied (v1 and v2 answers), status fo
   for (const bad of [
     { request_method: "GET", path: "/../admin" },
     { request_method: "GET", path: "/v1/../../etc" },
+    { request_method: "GET", path: "/v1/%2E%2e/%2e%2e/admin" },
     { request_method: "TRACE", path: "/v1/info" },
     { request_method: "GET", path: "/v1/info", body: { a: 1 } },
     { request_method: "GET", path: "/v1/info?x=1" },
