@@ -42,7 +42,8 @@ export function parseSlicerComments(text: string): Record<string, unknown> {
   if ((m = first(/^;\s*(?:total )?filament used \[g\]\s*=\s*([\d.,\s]+)$/m)) || (m = first(/^;\s*total filament weight \[g\]\s*:\s*([\d.,\s]+)$/m))) {
     meta["filament_weight_total"] = sum(m[1]!);
   }
-  if ((m = first(/^;\s*estimated printing time(?: \(normal mode\))?\s*=\s*(.+)$/m)) || (m = first(/^;\s*total estimated time:\s*(.+)$/m))) {
+  if ((m = first(/^;\s*estimated printing time(?: \(normal mode\))?\s*=\s*(.+)$/m)) || (m = first(/^;.{0,80}total estimated time:\s*([^;\n]+)$/m))) {
+    // OrcaSlicer/BambuStudio: "; model printing time: 1h 2m; total estimated time: 1h 5m 3s"
     const s = hms(m[1]!);
     if (s !== null) meta["estimated_time"] = s;
   } else if ((m = first(/^;TIME:(\d+)/m))) meta["estimated_time"] = Number(m[1]);
