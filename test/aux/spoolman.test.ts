@@ -33,6 +33,7 @@ async function fakeSpoolman(): Promise<FakeSpoolman> {
       const m = /^\/api\/v1\/spool\/(\d+)(\/use)?$/.exec(req.url!.split("?")[0]!);
       if (req.url === "/api/v1/health") return send(200, { status: "healthy" });
       if (req.url === "/api/v1/info") return send(200, { version: "0.21.0", debug_mode: false });
+      if (req.url === "/api/v1/vendor") return send(200, [{ id: 1, name: "Prusament" }]);
       if (req.url!.startsWith("/api/v1/spool?") || req.url === "/api/v1/spool") return send(200, SPOOLS);
       if (m) {
         const spool = SPOOLS.find((s) => s.id === Number(m[1]));
@@ -77,6 +78,16 @@ test("with [spoolman] server: advertised, proxied (v1 and v2 answers), status fo
   const status = await until(() => ws.call("server.spoolman.status"), (r) => r.result.spoolman_connected === true);
   assert.deepEqual(status.result, { spoolman_connected: true, pending_reports: [], spool_id: null });
 
+  // Mainsail's Spoolman start-up (store/server/spoolman init): every call answered, no error.
+  const mainsailInit = async () =>
+    Promise.all([
+      ws.call("server.spoolman.get_spool_id", {}),
+      ...["/v1/info", "/v1/health", "/v1/vendor", "/v1/spool"].map((path) => ws.call("server.spoolman.proxy", { request_method: "GET", path, use_v2_response: true })),
+    ]);
+  const init = await mainsailInit();
+  assert.ok(init.every((r) => "result" in r && (r.result.error ?? null) === null), JSON.stringify(init));
+  assert.deepEqual(init[3].result.response, [{ id: 1, name: "Prusament" }]);
+
   // v1 answers are Spoolman's JSON; v2 wraps it (what Mainsail and Fluidd send).
   assert.deepEqual((await ws.call("server.spoolman.proxy", { request_method: "GET", path: "/v1/info" })).result, { version: "0.21.0", debug_mode: false });
   const v2 = (await ws.call("server.spoolman.proxy", { request_method: "GET", path: "/v1/spool", query: "allow_archived=false", use_v2_response: true })).result;
@@ -115,6 +126,10 @@ test("with [spoolman] server: advertised, proxied (v1 and v2 answers), status fo
   const down = (await ws.call("server.spoolman.proxy", { request_method: "GET", path: "/v1/info", use_v2_response: true })).result;
   assert.equal(down.error.status_code, 503);
   assert.equal((await ws.call("server.spoolman.proxy", { request_method: "GET", path: "/v1/info" })).error.code, 503);
+  // Mainsail's start-up against an unreachable Spoolman: still no JSON-RPC error (v2 wraps it).
+  const downInit = await mainsailInit();
+  assert.ok(downInit.every((r) => "result" in r), JSON.stringify(downInit));
+  assert.ok(downInit.slice(1).every((r) => r.result.error.status_code === 503));
   ws.close();
 });
 
