@@ -14,38 +14,45 @@ export function decodeQoi(buf: Buffer): { width: number; height: number; rgba: B
   if (width < 1 || height < 1 || width > 4096 || height > 4096) throw new ImageError(`QOI size ${width}x${height} out of range`);
   const rgba = Buffer.alloc(width * height * 4);
   const index = new Uint8Array(64 * 4);
-  let r = 0, g = 0, b = 0, a = 255;
+  const px = [0, 0, 0, 255]; // r, g, b, a
   let p = 14;
   const end = buf.length - 8;
-  for (let px = 0; px < rgba.length; ) {
-    let run = 1;
+  const byte = () => {
     if (p >= end) throw new ImageError("QOI data ends early");
-    const op = buf[p++]!;
-    if (op === 0xfe) {
-      r = buf[p++]!; g = buf[p++]!; b = buf[p++]!;
-    } else if (op === 0xff) {
-      r = buf[p++]!; g = buf[p++]!; b = buf[p++]!; a = buf[p++]!;
+    return buf[p++]!;
+  };
+  for (let out = 0; out < rgba.length; ) {
+    let run = 1;
+    const op = byte();
+    if (op === 0xfe || op === 0xff) {
+      // QOI_OP_RGB / QOI_OP_RGBA
+      px[0] = byte();
+      px[1] = byte();
+      px[2] = byte();
+      if (op === 0xff) px[3] = byte();
     } else if ((op & 0xc0) === 0x00) {
+      // QOI_OP_INDEX
       const i = (op & 0x3f) * 4;
-      r = index[i]!; g = index[i + 1]!; b = index[i + 2]!; a = index[i + 3]!;
+      for (let c = 0; c < 4; c++) px[c] = index[i + c]!;
     } else if ((op & 0xc0) === 0x40) {
-      r = (r + ((op >> 4) & 3) - 2) & 0xff;
-      g = (g + ((op >> 2) & 3) - 2) & 0xff;
-      b = (b + (op & 3) - 2) & 0xff;
+      // QOI_OP_DIFF
+      px[0] = (px[0]! + ((op >> 4) & 3) - 2) & 0xff;
+      px[1] = (px[1]! + ((op >> 2) & 3) - 2) & 0xff;
+      px[2] = (px[2]! + (op & 3) - 2) & 0xff;
     } else if ((op & 0xc0) === 0x80) {
-      const n = buf[p++]!;
+      // QOI_OP_LUMA
+      const n = byte();
       const dg = (op & 0x3f) - 32;
-      r = (r + dg + (n >> 4) - 8) & 0xff;
-      g = (g + dg) & 0xff;
-      b = (b + dg + (n & 0x0f) - 8) & 0xff;
+      px[0] = (px[0]! + dg + (n >> 4) - 8) & 0xff;
+      px[1] = (px[1]! + dg) & 0xff;
+      px[2] = (px[2]! + dg + (n & 0x0f) - 8) & 0xff;
     } else {
+      // QOI_OP_RUN
       run = (op & 0x3f) + 1;
     }
-    const h = ((r * 3 + g * 5 + b * 7 + a * 11) % 64) * 4;
-    index[h] = r; index[h + 1] = g; index[h + 2] = b; index[h + 3] = a;
-    for (; run > 0 && px < rgba.length; run--, px += 4) {
-      rgba[px] = r; rgba[px + 1] = g; rgba[px + 2] = b; rgba[px + 3] = a;
-    }
+    const h = ((px[0]! * 3 + px[1]! * 5 + px[2]! * 7 + px[3]! * 11) % 64) * 4;
+    for (let c = 0; c < 4; c++) index[h + c] = px[c]!;
+    for (; run > 0 && out < rgba.length; run--, out += 4) for (let c = 0; c < 4; c++) rgba[out + c] = px[c]!;
   }
   return { width, height, rgba };
 }

@@ -103,6 +103,9 @@ test("QOI decodes and converts to a PNG; the scanner checks declared sizes and c
   assert.deepEqual([width, height], [2, 2]);
   assert.deepEqual([...rgba.subarray(12, 16)], [10, 20, 30, 255]);
   assert.equal(qoiToPng(QOI).subarray(0, 8).toString("hex"), "89504e470d0a1a0a");
+  // Every op: RGB, DIFF (+1,-1,0), LUMA (dg +10, dr-dg -2, db-dg +3), INDEX back to the first pixel.
+  const ops = Buffer.concat([Buffer.from("qoif"), Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 4, 0]), Buffer.from([0xfe, 100, 50, 25, 0x76, 0xaa, 0x6b, 0x0a]), Buffer.from([0, 0, 0, 0, 0, 0, 0, 1])]);
+  assert.deepEqual([...decodeQoi(ops).rgba], [100, 50, 25, 255, 101, 49, 25, 255, 109, 59, 38, 255, 100, 50, 25, 255]);
   assert.throws(() => decodeQoi(Buffer.from("qoif0000")), /not a QOI/);
   assert.throws(() => decodeQoi(Buffer.concat([QOI.subarray(0, 14), Buffer.from([0xff, 1, 2, 3, 4]), Buffer.alloc(8)])), /ends early/);
   const s = new ScanState();
