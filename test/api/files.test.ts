@@ -13,6 +13,7 @@ import { encodePng, decodeQoi, qoiToPng } from "../../src/files/qoi-png.js";
 import { ScanState, MAX_THUMB_BASE64 } from "../../src/files/gcode-scan.js";
 import { resolveInside, resolveReal } from "../../src/files/gcode-dir.js";
 import { parseSlicerComments } from "../../src/files/slicer-metadata.js";
+import { OneshotTokens } from "../../src/api/oneshot.js";
 import { http, jsonBody, RpcClient, sleep, startCli, tempDir } from "../helpers.js";
 import { HistoryStore } from "../../src/history/store.js";
 import { silentLogger } from "../../src/log.js";
@@ -303,4 +304,19 @@ test("resolveInside / resolveReal: no way out by .., by a link, or by a link in 
   assert.equal(resolveReal(root, "inlink/ok.gcode"), join(root, "in", "ok.gcode"));
   assert.equal(resolveReal(root, "in/missing.gcode"), null);
   assert.equal(resolveReal(root, "x".repeat(5000)), null);
+});
+
+test("oneshot tokens: once, for 5 seconds, never an empty or unknown one", () => {
+  let now = 1_000_000;
+  const tokens = new OneshotTokens(() => now);
+  const a = tokens.issue();
+  const b = tokens.issue();
+  assert.notEqual(a, b);
+  assert.equal(tokens.consume(a), true);
+  assert.equal(tokens.consume(a), false);
+  now += 5001;
+  assert.equal(tokens.consume(b), false, "expired");
+  assert.equal(tokens.consume(""), false);
+  assert.equal(tokens.consume(null), false);
+  assert.equal(tokens.consume("AAAA"), false);
 });
