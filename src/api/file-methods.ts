@@ -12,6 +12,7 @@ import { isGcodeName, type GcodeFiles } from "../files/file-metadata.js";
 import type { LogRing } from "../files/log-ring.js";
 import { ApiError, badRequest, notFound } from "./errors.js";
 import type { ApiMethod, MethodTable } from "./methods.js";
+import { ROOTS } from "./server-methods.js";
 
 export interface FileContext {
   gcodeDir: string | null;
@@ -21,8 +22,6 @@ export interface FileContext {
   log: LogRing;
 }
 
-/** Roots clients ask for; printlog answers each validly (empty unless it has something there). */
-export const ROOTS = ["gcodes", "config", "logs", "config_examples", "docs"];
 /** The name the clients' log buttons fetch (`/server/files/moonraker.log`, `logs/moonraker.log`). */
 export const LOG_FILE = "moonraker.log";
 const MAX_LISTED = 10_000;

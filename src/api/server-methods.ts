@@ -1,5 +1,5 @@
 // The rest of the Moonraker surface Mainsail and Fluidd call (web-clients.md): identify, info,
-// config, machine stats, the database, webcams, job queue and announcements (files: file-methods.ts). printlog is
+// config, machine stats, the database, files, webcams, job queue and announcements. printlog is
 // not Klipper and says so: klippy_connected is false and no printer.* method exists.
 
 import type { Config } from "../config/config.js";
@@ -7,8 +7,7 @@ import { fieldOptions, type SensorSetup } from "../aux/config.js";
 import { DbError, type Database } from "../database/store.js";
 import type { ProcStats } from "../system/proc-stats.js";
 import { systemInfo } from "../system/proc-stats.js";
-import { ROOTS } from "./file-methods.js";
-import { badRequest, notFound } from "./errors.js";
+import { ApiError, badRequest, notFound } from "./errors.js";
 import type { ApiMethod } from "./methods.js";
 import type { Args } from "./args.js";
 
@@ -19,14 +18,18 @@ export const API_VERSION = [1, 5, 0];
 
 export interface ServerContext {
   config: Config;
+  /** Components served beyond the fixed ones (e.g. `spoolman` when a Spoolman server is configured). */
+  extraComponents?: string[];
   sensors: SensorSetup;
   database: Database;
   procStats: ProcStats;
   websocketCount: () => number;
   warnings: string[];
-  /** Components served beyond the fixed ones (e.g. `spoolman` when a Spoolman server is configured). */
-  extraComponents?: string[];
 }
+
+/** Roots clients ask for; printlog answers each validly (empty unless a G-code dir is set). */
+export const ROOTS = ["gcodes", "config", "logs", "config_examples", "docs"];
+const MAX_LISTED = 10_000;
 
 function dbCall<T>(fn: () => T): T {
   try {
