@@ -19,18 +19,12 @@ import { loadSensorConfig } from "./aux/config.js";
 import { AuxService, auxTotalSpecs } from "./aux/service.js";
 import { auxMethods } from "./api/aux-methods.js";
 import { serverMethods, type ServerContext } from "./api/server-methods.js";
-import { fileMethods, mountFiles, type FileContext } from "./api/file-methods.js";
-import { spoolmanMethods } from "./api/spoolman-methods.js";
-import { loadSpoolmanSettings, SpoolmanLink } from "./aux/spoolman.js";
-import { GcodeFiles } from "./files/file-metadata.js";
-import { LogRing, teeLogger } from "./files/log-ring.js";
-import { OneshotTokens, oneshotMethods } from "./api/oneshot.js";
-import { accessMethods } from "./api/access-methods.js";
-import { refusedMethods } from "./api/refusals.js";
 import { Database } from "./database/store.js";
 import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
 import { AUTO_PLACES } from "./serial/device.js";
+import { createWebSurface } from "./api/web-surface.js";
+import { LogRing, teeLogger } from "./files/log-ring.js";
 
 export interface Printlog {
   store: HistoryStore;
@@ -66,25 +60,14 @@ export async function loadApiKey(dataDir: string, configured: string | null): Pr
   return key;
 }
 
-/** The newest job of a file: server.files.metadata's `job_id` and `print_start_time`. */
-function lastPrintOf(store: HistoryStore, filename: string): { job_id: string; start_time: number } | null {
-  const jobs = store.jobs;
-  for (let i = jobs.length - 1; i >= 0; i--) {
-    const j = jobs[i]!;
-    if (j.filename === filename) return { job_id: j.job_id, start_time: j.start_time };
-  }
-  return null;
-}
-
-export async function startPrintlog(config: Config, outerLogger: Logger): Promise<Printlog> {
+export async function startPrintlog(config: Config, logger: Logger): Promise<Printlog> {
   // The recent log, also served as the `logs` root's file for the clients' log buttons.
   const logRing = new LogRing();
-  const logger = teeLogger(outerLogger, logRing);
+  logger = teeLogger(logger, logRing);
   const dataDir = resolve(config.server.dataDir);
   for (const w of config.warnings) logger.warn("config.warning", { detail: w });
   const sensorSetup = loadSensorConfig(config);
   for (const w of sensorSetup.warnings) logger.warn("config.warning", { detail: w });
-  const spoolmanSettings = loadSpoolmanSettings(config, sensorSetup.warnings);
   const store = await HistoryStore.open(dataDir, {
     logger: logger.child({ component: "history" }),
     checkpointInterval: config.history.checkpointInterval,
@@ -96,49 +79,29 @@ export async function startPrintlog(config: Config, outerLogger: Logger): Promis
   let recorder: Recorder | null = null;
   const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
   const database = await Database.open(dataDir, { logger: logger.child({ component: "database" }) });
+  const web = createWebSurface({ config, dataDir, store, aux, access, apiKey, log: logRing, logger, warnings: sensorSetup.warnings, notify: (m, p) => hub?.notify(m, p) });
   const procStats = new ProcStats();
   const apiLogger = logger.child({ component: "api" });
   let hub: WebSocketHub | null = null;
   const serverCtx: ServerContext = {
     config,
+    extraComponents: web.extraComponents,
+    extraMethods: web.methods,
     sensors: sensorSetup,
     database,
     procStats,
     websocketCount: () => hub?.count ?? 0,
     warnings: [...config.warnings, ...sensorSetup.warnings],
-    extraComponents: spoolmanSettings ? ["spoolman"] : [],
   };
-  const gcodeDir = config.printer.gcodeDir;
-  const fileCtx: FileContext = {
-    gcodeDir,
-    dataDir,
-    log: logRing,
-    // Thumbnails go beside the G-code (.thumbs), or to data_dir/thumbs when gcode_dir is read-only.
-    gcodeFiles: gcodeDir ? new GcodeFiles(gcodeDir, join(dataDir, "thumbs"), (name) => lastPrintOf(store, name)) : null,
-  };
-  const spoolman = spoolmanSettings
-    ? new SpoolmanLink(spoolmanSettings, logger.child({ component: "spoolman" }), (connected) => hub?.notify("notify_spoolman_status_changed", [{ spoolman_connected: connected }]))
-    : null;
-  spoolman?.start();
-  const oneshot = new OneshotTokens();
-  const table = new MethodTable().add(
-    ...historyMethods(store, exists),
-    ...auxMethods(aux, undefined, (spool_id) => hub?.notify("notify_active_spool_set", [{ spool_id }])),
-    ...serverMethods(serverCtx),
-    ...fileMethods(fileCtx),
-    ...spoolmanMethods(aux, spoolman),
-    ...oneshotMethods(oneshot),
-    ...accessMethods((ip) => access.isTrusted(ip), apiKey, Date.now() / 1000),
-    ...refusedMethods(),
-  );
+  const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx));
   hub = new WebSocketHub(table, access, apiLogger);
   const app = createApp({
     table,
     access,
     logger: apiLogger,
-    oneshot,
+    oneshot: web.oneshot,
     // Files by path; the table's own /server/files/<name> endpoints take precedence.
-    mount: (a) => mountFiles(a, table, fileCtx),
+    mount: (a) => web.mount(a, table),
   });
   const server = await listen(app, hub, config.server.host, config.server.port);
   // Moonraker pushes process stats every second; clients drop a socket silent for 10 s.
@@ -183,7 +146,6 @@ export async function startPrintlog(config: Config, outerLogger: Logger): Promis
   const stop = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(statsTimer);
-      spoolman?.close();
       await recorder?.stop();
       const open = store.currentJob();
       if (open) {
@@ -193,6 +155,7 @@ export async function startPrintlog(config: Config, outerLogger: Logger): Promis
         logger.info("job.finished", { job_id: open.job_id, status: "server_exit", cause: reason });
       }
       await server.close();
+      web.close();
       await store.close();
       await database.close();
     })());

@@ -9,7 +9,7 @@ import { toFloat } from "./args.js";
 
 const MAX_VALUES = 32;
 
-export function auxMethods(aux: AuxService, now: () => number = () => Date.now() / 1000, onSpoolSet: (id: number | null) => void = () => undefined): ApiMethod[] {
+export function auxMethods(aux: AuxService, now: () => number = () => Date.now() / 1000): ApiMethod[] {
   return [
     {
       rpc: "server.sensors.update",
@@ -77,7 +77,6 @@ export function auxMethods(aux: AuxService, now: () => number = () => Date.now()
           if (id < 0 || id > 2 ** 31) throw badRequest(`spool_id must be a positive whole number, got ${JSON.stringify(raw)}`);
         }
         await aux.setActiveSpool(id, now());
-        onSpoolSet(id); // Moonraker's notify_active_spool_set, which both clients follow
         return { spool_id: id };
       },
     },

@@ -18,8 +18,9 @@ export const API_VERSION = [1, 5, 0];
 
 export interface ServerContext {
   config: Config;
-  /** Components served beyond the fixed ones (e.g. `spoolman` when a Spoolman server is configured). */
+  /** Components and methods served beyond the fixed ones (web-surface.ts: files, spoolman, ...). */
   extraComponents?: string[];
+  extraMethods?: ApiMethod[];
   sensors: SensorSetup;
   database: Database;
   procStats: ProcStats;
@@ -148,5 +149,6 @@ export function serverMethods(ctx: ServerContext): ApiMethod[] {
     { rpc: "server.webcams.list", http: { verb: "GET", path: "/server/webcams/list" }, handler: () => ({ webcams: [] }) },
     { rpc: "server.job_queue.status", http: { verb: "GET", path: "/server/job_queue/status" }, handler: () => ({ queued_jobs: [], queue_state: "ready" }) },
     { rpc: "server.announcements.list", http: { verb: "GET", path: "/server/announcements/list" }, handler: () => ({ entries: [], feeds: [] }) },
+    ...(ctx.extraMethods ?? []),
   ];
 }
