@@ -12,6 +12,8 @@ import { listen, type RunningServer } from "./api/server.js";
 import { WebSocketHub } from "./api/websocket.js";
 import type { Config } from "./config/config.js";
 import { makeExistence } from "./files/gcode-dir.js";
+import { LogRing, teeLogger } from "./files/log-ring.js";
+import { createWebSurface } from "./api/web-surface.js";
 import { HistoryStore } from "./history/store.js";
 import type { Logger } from "./log.js";
 import { Recorder } from "./job/recorder.js";
@@ -23,8 +25,6 @@ import { Database } from "./database/store.js";
 import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
 import { AUTO_PLACES } from "./serial/device.js";
-import { createWebSurface } from "./api/web-surface.js";
-import { LogRing, teeLogger } from "./files/log-ring.js";
 
 export interface Printlog {
   store: HistoryStore;
