@@ -3,7 +3,7 @@
 // recent log, and clear 403s for everything that would write (uploads, deletes, moves).
 // Every path is resolved to its real path and must stay inside its root (symbolic links too).
 
-import { createReadStream, readdirSync, statfsSync, statSync, type Dirent } from "node:fs";
+import { createReadStream, readdirSync, statfsSync, statSync, type Dirent, type Stats } from "node:fs";
 import { Readable } from "node:stream";
 import { join } from "node:path";
 import type { Hono } from "hono";
@@ -37,6 +37,15 @@ function splitPath(path: string): { root: string; rel: string } {
   return slash === -1 ? { root: clean, rel: "" } : { root: clean.slice(0, slash), rel: clean.slice(slash + 1) };
 }
 
+/** stat that answers undefined for anything unreadable (permissions, races), never throws. */
+function safeStat(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 function diskUsage(dir: string): { total: number; used: number; free: number } | null {
   try {
     const fs = statfsSync(dir);
@@ -68,7 +77,7 @@ function listFiles(base: string, rel: string, out: Record<string, unknown>[], se
     // Links are followed only when their target stays inside the root.
     const full = resolveReal(base, path);
     if (!full) continue;
-    const st = statSync(full, { throwIfNoEntry: false });
+    const st = safeStat(full);
     if (!st) continue;
     if (st.isDirectory() && rel.split("/").length < 32) listFiles(base, path, out, seen);
     else if (st.isFile()) out.push({ path, modified: st.mtimeMs / 1000, size: st.size, permissions: "r" });
@@ -125,7 +134,13 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
           const fromCache = new Set<string>();
           if (cached) {
             const have = new Set(entries.map((e) => e.name));
-            for (const e of readdirSync(cached, { withFileTypes: true })) {
+            let cachedEntries: Dirent[] = [];
+            try {
+              cachedEntries = readdirSync(cached, { withFileTypes: true });
+            } catch {
+              // not a readable directory: nothing cached
+            }
+            for (const e of cachedEntries) {
               if (have.has(e.name) || !e.isFile() || e.name.endsWith(".tmp")) continue;
               entries.push(e);
               fromCache.add(e.name);
@@ -137,7 +152,7 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
             const childRel = rel ? `${rel}/${e.name}` : e.name;
             const real = fromCache.has(e.name) ? join(cached!, e.name) : resolveReal(base, childRel);
             if (!real) continue; // a link leading outside gcode_dir is not shown
-            const st = statSync(real, { throwIfNoEntry: false });
+            const st = safeStat(real);
             if (!st) continue;
             const item = { modified: st.mtimeMs / 1000, size: st.size, permissions: "r" };
             if (st.isDirectory()) dirs.push({ dirname: e.name, ...item });
@@ -174,7 +189,7 @@ export function fileMethods(ctx: FileContext): ApiMethod[] {
       handler: async (args) => {
         const name = gcodeArg(args.str("filename"));
         const real = ctx.gcodeDir ? resolveReal(ctx.gcodeDir, name) : null;
-        if (!real || !statSync(real, { throwIfNoEntry: false })?.isFile()) throw notFound(`File '${name}' does not exist`);
+        if (!real || !safeStat(real)?.isFile()) throw notFound(`File '${name}' does not exist`);
         if (!isGcodeName(name)) throw badRequest(`File ${name} is not a valid gcode file`);
         const meta = files ? await files.metadata(name, true) : null;
         if (!meta) throw new ApiError("internal", `Failed to parse metadata for file '${name}'`);
@@ -232,7 +247,7 @@ export async function fileResponse(ctx: FileContext, path: string): Promise<Resp
     full = resolveReal(ctx.gcodeDir, rel);
     if (!full && /(^|\/)\.thumbs\//.test(rel) && ctx.gcodeFiles) full = await ctx.gcodeFiles.thumbnail(rel);
   }
-  const st = full ? statSync(full, { throwIfNoEntry: false }) : undefined;
+  const st = full ? safeStat(full) : undefined;
   if (!full || !st?.isFile()) throw notFound(`File not found: ${shown}`);
   return new Response(Readable.toWeb(createReadStream(full)) as ReadableStream, { status: 200, headers: { "Content-Type": contentType(full), "Content-Length": String(st.size) } });
 }
