@@ -7,6 +7,7 @@ import { basename, extname, join, posix } from "node:path";
 import { resolveInside, resolveReal } from "./gcode-dir.js";
 import type { RawThumbnail } from "./gcode-scan.js";
 import { qoiToPng } from "./qoi-png.js";
+import { miniaturePng } from "./png-shrink.js";
 
 export interface ThumbnailEntry {
   width: number;
@@ -41,6 +42,21 @@ export function prepareThumbnails(gcodeName: string, raw: RawThumbnail[]): Prepa
     }
     const name = `${base}-${t.width}x${t.height}.${ext}`;
     out.push({ name, bytes, entry: { width: t.width, height: t.height, size: bytes.length, relative_path: posix.join(".thumbs", name) } });
+  }
+  // As Moonraker: without a 32x32 thumbnail, the largest one is scaled to fit 32x32 and listed
+  // first (Mainsail's file and history lists show only a thumbnail of 30 to 64 pixels). JPEGs
+  // cannot be decoded here, so the largest PNG is used.
+  if (!out.some((t) => t.entry.width === 32 && t.entry.height === 32)) {
+    const largest = out.filter((t) => t.name.endsWith(".png")).sort((a, b) => b.bytes.length - a.bytes.length)[0];
+    if (largest) {
+      try {
+        const mini = miniaturePng(largest.bytes);
+        const name = `${base}-32x32.png`;
+        out.unshift({ name, bytes: mini.bytes, entry: { width: mini.width, height: mini.height, size: mini.bytes.length, relative_path: posix.join(".thumbs", name) } });
+      } catch {
+        // an image printlog cannot decode (interlaced, too large): no miniature, as when Pillow fails
+      }
+    }
   }
   return out;
 }

@@ -1,11 +1,13 @@
-// The file layer's pure parts: slicer headers, the thumbnail scanner, QOI -> PNG, real-path
-// containment (on a real temp dir with links), oneshot tokens.
+// The file layer's pure parts: slicer headers, the thumbnail scanner, QOI -> PNG, PNG decoding and
+// the miniature, real-path containment (on a real temp dir with links), oneshot tokens.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { decodeQoi, qoiToPng } from "../../src/files/qoi-png.js";
+import zlib from "node:zlib";
+import { decodeQoi, qoiToPng, ImageError } from "../../src/files/qoi-png.js";
+import { decodePng, miniaturePng, shrinkRgba } from "../../src/files/png-shrink.js";
 import { ScanState, MAX_THUMB_BASE64 } from "../../src/files/gcode-scan.js";
 import { resolveInside, resolveReal } from "../../src/files/gcode-dir.js";
 import { parseSlicerComments } from "../../src/files/slicer-metadata.js";
@@ -86,4 +88,72 @@ test("oneshot tokens: once, for 5 seconds, never an empty or unknown one", () =>
   assert.equal(tokens.consume(""), false);
   assert.equal(tokens.consume(null), false);
   assert.equal(tokens.consume("AAAA"), false);
+});
+
+/** A PNG from raw rows, each row filtered with filter type (y % 5): exercises every PNG filter. */
+function filteredPng(width: number, height: number, colorType: number, channels: number, pixels: Buffer, extra: [string, Buffer][] = []): Buffer {
+  const stride = width * channels;
+  const raw: number[] = [];
+  for (let y = 0; y < height; y++) {
+    const f = y % 5;
+    raw.push(f);
+    for (let x = 0; x < stride; x++) {
+      const cur = pixels[y * stride + x]!;
+      const a = x >= channels ? pixels[y * stride + x - channels]! : 0;
+      const b = y > 0 ? pixels[(y - 1) * stride + x]! : 0;
+      const c = x >= channels && y > 0 ? pixels[(y - 1) * stride + x - channels]! : 0;
+      const paeth = () => {
+        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      };
+      const pred = [0, a, b, (a + b) >> 1, paeth()][f]!;
+      raw.push((cur - pred) & 0xff);
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([Buffer.from(type, "latin1"), data])));
+    return Buffer.concat([len, Buffer.from(type, "latin1"), data, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = colorType;
+  return Buffer.concat([
+    Buffer.from("89504e470d0a1a0a", "hex"),
+    chunk("IHDR", ihdr),
+    ...extra.map(([t, d]) => chunk(t, d)),
+    chunk("IDAT", zlib.deflateSync(Buffer.from(raw))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+test("PNG decoding (every filter; RGBA, RGB, grey, palette) and the 32x32 miniature", () => {
+  const w = 7, h = 11;
+  const rgba = Buffer.from(Array.from({ length: w * h * 4 }, (_, i) => (i * 37 + (i >> 3)) & 0xff));
+  assert.deepEqual(decodePng(filteredPng(w, h, 6, 4, rgba)).rgba, rgba);
+  const rgb = Buffer.from(Array.from({ length: w * h * 3 }, (_, i) => (i * 53) & 0xff));
+  const fromRgb = decodePng(filteredPng(w, h, 2, 3, rgb)).rgba;
+  assert.deepEqual([...fromRgb.subarray(0, 8)], [rgb[0], rgb[1], rgb[2], 255, rgb[3], rgb[4], rgb[5], 255]);
+  const grey = Buffer.from(Array.from({ length: w * h }, (_, i) => i & 0xff));
+  assert.deepEqual([...decodePng(filteredPng(w, h, 0, 1, grey)).rgba.subarray(4, 8)], [1, 1, 1, 255]);
+  const pal = filteredPng(2, 1, 3, 1, Buffer.from([0, 1]), [["PLTE", Buffer.from([10, 20, 30, 40, 50, 60])], ["tRNS", Buffer.from([128])]]);
+  assert.deepEqual([...decodePng(pal).rgba], [10, 20, 30, 128, 40, 50, 60, 255]);
+  // Hostile: not a PNG, cut short, too large, a palette index out of range.
+  assert.throws(() => decodePng(Buffer.from("not a png at all, not a png at all")), ImageError);
+  assert.throws(() => decodePng(filteredPng(w, h, 6, 4, rgba).subarray(0, 60)), ImageError);
+  const big = Buffer.from(PNG);
+  big.writeUInt32BE(5000, 16);
+  assert.throws(() => decodePng(big), /too large/);
+  assert.throws(() => decodePng(filteredPng(2, 1, 3, 1, Buffer.from([0, 9]), [["PLTE", Buffer.from([1, 2, 3])]])), /palette/);
+  // Miniature: fits 32x32, keeps the aspect ratio, averages.
+  const mini = miniaturePng(PNG);
+  assert.deepEqual([mini.width, mini.height], [32, 24]);
+  const back = decodePng(mini.bytes);
+  assert.equal(back.rgba[3], 255);
+  const flat = shrinkRgba(4, 2, Buffer.from([0, 0, 0, 255, 100, 100, 100, 255, 0, 0, 0, 255, 100, 100, 100, 255, 0, 0, 0, 255, 100, 100, 100, 255, 0, 0, 0, 255, 100, 100, 100, 255]), 2);
+  assert.deepEqual([flat.width, flat.height, ...flat.rgba], [2, 1, 50, 50, 50, 255, 50, 50, 50, 255]);
 });
