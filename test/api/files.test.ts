@@ -147,6 +147,9 @@ test("a read-only gcode_dir: thumbnails go to the data directory's cache and are
   const r = await fetch(`${pl.url}/server/files/gcodes/.thumbs/benchy-16x16.jpg`);
   assert.equal(r.status, 200);
   assert.deepEqual(Buffer.from(await r.arrayBuffer()), JPG);
+  // Mainsail lists gcodes/.thumbs: the cached thumbnails appear there.
+  const listed = (await http(`${pl.url}/server/files/directory?path=gcodes/.thumbs`)).body.result.files.map((f: any) => f.filename);
+  assert.ok(listed.includes("benchy-16x16.jpg") && listed.includes("benchy-32x32.png"), listed.join(","));
 });
 
 test("symbolic links inside gcode_dir never lead outside it: downloads, listings, metadata", { timeout: 60_000 }, async (t) => {
