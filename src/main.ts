@@ -12,13 +12,15 @@ import { listen, type RunningServer } from "./api/server.js";
 import { MAX_WS_BUFFERED, WebSocketHub } from "./api/websocket.js";
 import type { Config } from "./config/config.js";
 import { makeExistence } from "./files/gcode-dir.js";
+import { LogRing, teeLogger } from "./files/log-ring.js";
+import { createWebSurface } from "./api/web-surface.js";
 import { HistoryStore } from "./history/store.js";
 import type { Logger } from "./log.js";
 import { Recorder } from "./job/recorder.js";
 import { loadSensorConfig } from "./aux/config.js";
 import { AuxService, auxTotalSpecs } from "./aux/service.js";
 import { auxMethods } from "./api/aux-methods.js";
-import { fileResponse, PRINTLOG_VERSION, serverMethods, type ServerContext } from "./api/server-methods.js";
+import { PRINTLOG_VERSION, serverMethods, type ServerContext } from "./api/server-methods.js";
 import { Database } from "./database/store.js";
 import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
@@ -72,6 +74,9 @@ function sendToClient(hub: WebSocketHub | null, id: number, method: string, para
 }
 
 export async function startPrintlog(config: Config, logger: Logger): Promise<Printlog> {
+  // The recent log, also served as the `logs` root's file for the clients' log buttons.
+  const logRing = new LogRing();
+  logger = teeLogger(logger, logRing);
   const dataDir = resolve(config.server.dataDir);
   for (const w of config.warnings) logger.warn("config.warning", { detail: w });
   const sensorSetup = loadSensorConfig(config);
@@ -87,6 +92,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   let recorder: Recorder | null = null;
   const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
   const database = await Database.open(dataDir, { logger: logger.child({ component: "database" }) });
+  const web = createWebSurface({ config, dataDir, store, aux, access, apiKey, log: logRing, logger, warnings: sensorSetup.warnings, notify: (m, p) => hub?.notify(m, p) });
   const procStats = new ProcStats();
   const apiLogger = logger.child({ component: "api" });
   let hub: WebSocketHub | null = null;
@@ -103,6 +109,8 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   });
   const serverCtx: ServerContext = {
     config,
+    extraComponents: web.extraComponents,
+    extraMethods: web.methods,
     sensors: sensorSetup,
     database,
     procStats,
@@ -117,12 +125,9 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     table,
     access,
     logger: apiLogger,
+    oneshot: web.oneshot,
     // Files by path; the table's own /server/files/<name> endpoints take precedence.
-    mount: (a) =>
-      a.get("/server/files/:root/*", async (c, next) => {
-        if (table.path(c.req.path)) return next();
-        return fileResponse(serverCtx, c.req.path.slice("/server/files/".length));
-      }),
+    mount: (a) => web.mount(a, table),
   });
   const server = await listen(app, hub, config.server.host, config.server.port);
   // Moonraker pushes process stats every second; clients drop a socket silent for 10 s.
@@ -183,6 +188,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
         logger.info("job.finished", { job_id: open.job_id, status: "server_exit", cause: reason });
       }
       await server.close();
+      web.close();
       await store.close();
       await database.close();
     })());

@@ -42,6 +42,8 @@ export interface HttpDeps {
   table: MethodTable;
   access: AccessPolicy;
   logger: Logger;
+  /** Accepts a one-time `?token=` in place of the API key (access.oneshot_token). */
+  oneshot?: { consume(token: string | null): boolean };
   /** Extra raw routes (e.g. file downloads) mounted before the JSON 404. */
   mount?: (app: Hono) => void;
 }
@@ -118,7 +120,7 @@ export function createApp(deps: HttpDeps): Hono {
 
   // Auth: trusted networks or the API key; everyone else gets 401.
   app.use("*", async (c, next) => {
-    if (!access.authorized(clientIp(c), c.req.header("x-api-key"))) {
+    if (!access.authorized(clientIp(c), c.req.header("x-api-key")) && !deps.oneshot?.consume(c.req.query("token") ?? null)) {
       return errorResponse(new ApiError("unauthorized", "Unauthorized"));
     }
     await next();

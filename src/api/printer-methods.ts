@@ -90,9 +90,6 @@ const CONTROL: { rpc: string; path: string; what: string }[] = [
   { rpc: "printer.emergency_stop", path: "/printer/emergency_stop", what: "M112 (emergency stop)" },
   { rpc: "printer.restart", path: "/printer/restart", what: "RESTART" },
   { rpc: "printer.firmware_restart", path: "/printer/firmware_restart", what: "FIRMWARE_RESTART" },
-  { rpc: "machine.services.restart", path: "/machine/services/restart", what: "the service restart" },
-  { rpc: "machine.services.start", path: "/machine/services/start", what: "the service start" },
-  { rpc: "machine.services.stop", path: "/machine/services/stop", what: "the service stop" },
 ];
 
 export function printerMethods(printer: PrinterService): ApiMethod[] {

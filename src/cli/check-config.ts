@@ -1,5 +1,6 @@
 // `printlog check-config`: loads and validates a configuration file, prints what it resolved to.
 
+import { loadSpoolmanSettings } from "../aux/spoolman.js";
 import { CONFIG_FLAGS, EXIT_OK, configFrom, parse } from "./common.js";
 import { loadSensorConfig } from "../aux/config.js";
 
@@ -13,6 +14,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, CONFIG_FLAGS);
   if (values.help) return void process.stdout.write(CHECK_HELP), EXIT_OK;
   const config = configFrom(values);
+  const spoolman = loadSpoolmanSettings(config, config.warnings);
   const sensors = loadSensorConfig(config);
   for (const w of [...config.warnings, ...sensors.warnings]) process.stdout.write(`warning: ${w}\n`);
   process.stdout.write(`configuration OK${config.source ? ` (${config.source})` : " (defaults)"}\n`);
@@ -25,6 +27,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
       `  gcode_dir   ${p.gcodeDir ?? "(none)"}`,
       `  trusted     ${config.auth.trustedClients.join(", ")}`,
       `  cors        ${config.auth.corsDomains.join(", ") || "(none)"}`,
+      `  spoolman    ${spoolman ? spoolman.apiUrl : "(none)"}`,
       `  sensors     ${sensors.sensors.map((s) => `${s.name} (${s.fields.length} history fields)`).join(", ") || "(none)"}`,
       `  line rules  ${sensors.rules.length}`,
       "",
