@@ -1,10 +1,10 @@
 // Wires the real implementations together: config -> store -> API -> (recorder). The only place
 // that chooses implementations; everything else receives what it needs.
 
-import { randomBytes } from "node:crypto";
-import { readFile, writeFile, mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { AccessPolicy } from "./api/access.js";
+import { loadApiKey } from "./api/api-key.js";
+import { HostCheck } from "./api/host-check.js";
 import { createApp } from "./api/http.js";
 import { historyMethods, presentJob } from "./api/history-methods.js";
 import { MethodTable } from "./api/methods.js";
@@ -37,26 +37,7 @@ export interface Printlog {
   stop(reason: string): Promise<void>;
 }
 
-/** The API key: configured, or generated once and kept in the data directory (mode 600). */
-export async function loadApiKey(dataDir: string, configured: string | null): Promise<string> {
-  if (configured) return configured;
-  const path = join(dataDir, "api_key");
-  try {
-    const key = (await readFile(path, "utf8")).trim();
-    if (key.length >= 16) return key;
-  } catch {
-    // created below
-  }
-  const key = randomBytes(16).toString("hex");
-  try {
-    await mkdir(dataDir, { recursive: true });
-    await writeFile(path, key + "\n", { mode: 0o600 });
-  } catch {
-    // A read-only data directory: this key lasts until printlog restarts (trusted clients
-    // need none); the store reports the directory's state itself.
-  }
-  return key;
-}
+export { loadApiKey } from "./api/api-key.js";
 
 export async function startPrintlog(config: Config, logger: Logger): Promise<Printlog> {
   const dataDir = resolve(config.server.dataDir);
@@ -69,7 +50,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     auxTotalSpecs: auxTotalSpecs(sensorSetup),
   });
   const aux = new AuxService(sensorSetup, store, logger.child({ component: "aux" }));
-  const apiKey = await loadApiKey(dataDir, config.auth.apiKey);
+  const apiKey = await loadApiKey(dataDir, config.auth.apiKey, logger.child({ component: "api" }));
   const access = new AccessPolicy(config.auth.trustedClients, apiKey, config.auth.corsDomains);
   let recorder: Recorder | null = null;
   const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
@@ -86,10 +67,12 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     warnings: [...config.warnings, ...sensorSetup.warnings],
   };
   const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx));
-  hub = new WebSocketHub(table, access, apiLogger);
+  const hosts = new HostCheck(config.auth.allowedHosts);
+  hub = new WebSocketHub(table, access, hosts, apiLogger, { maxConnections: config.server.maxWebsocketConnections });
   const app = createApp({
     table,
     access,
+    hosts,
     logger: apiLogger,
     // Files by path; the table's own /server/files/<name> endpoints take precedence.
     mount: (a) =>

@@ -3,43 +3,25 @@
 // createApp() never opens a socket, so tests can also call app.request() in-process.
 
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Args, parseQueryArgs, type ArgValue } from "./args.js";
 import { ApiError, badRequest, toApiError } from "./errors.js";
 import { dispatchJsonRpc } from "./jsonrpc.js";
 import type { AccessPolicy } from "./access.js";
+import type { HostCheck } from "./host-check.js";
+import { MAX_ANSWER_CHARS } from "./json-limits.js";
 import type { MethodTable } from "./methods.js";
+import { announcedTooLarge, discardBody, parseJsonObject, readBodyText, tooLargeError } from "./request-body.js";
 import type { Logger } from "../log.js";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
-/** How much of an oversized body is read and discarded so the client sees the 413 instead of a
- *  connection reset; past this the connection is simply dropped. */
-const DRAIN_LIMIT = 16 * 1024 * 1024;
-
-async function drain(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
-  if (!body) return;
-  const reader = body.getReader();
-  let seen = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      seen += value.byteLength;
-      if (seen > limit) {
-        await reader.cancel();
-        return;
-      }
-    }
-  } catch {
-    // the client went away
-  }
-}
+export { MAX_BODY_BYTES } from "./request-body.js";
 const JSON_TYPE = "application/json; charset=UTF-8";
+const WRITE_VERBS = new Set(["POST", "PUT", "DELETE", "PATCH"]);
 
 export interface HttpDeps {
   table: MethodTable;
   access: AccessPolicy;
+  hosts: HostCheck;
   logger: Logger;
   /** Extra raw routes (e.g. file downloads) mounted before the JSON 404. */
   mount?: (app: Hono) => void;
@@ -64,28 +46,45 @@ function clientIp(c: Context): string {
 async function readJsonBody(c: Context): Promise<Record<string, ArgValue>> {
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) return {};
-  const text = await c.req.text();
+  const text = await readBodyText(c.req.raw.body);
   if (text.trim() === "") return {};
-  let body: unknown;
+  return parseJsonObject(text);
+}
+
+/** The path must decode (no malformed %-escapes, no NUL) before any route looks at it. */
+function checkPath(rawUrl: string): void {
+  const start = rawUrl.indexOf("/", rawUrl.indexOf("//") + 2);
+  const end = rawUrl.search(/[?#]/);
+  const path = rawUrl.slice(start, end === -1 ? undefined : end);
+  let decoded: string;
   try {
-    body = JSON.parse(text);
+    decoded = decodeURIComponent(path);
   } catch {
-    throw badRequest("Error parsing the JSON request body");
+    throw badRequest("Malformed percent-encoding in the request path");
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw badRequest("The JSON request body must be an object");
-  }
-  return body as Record<string, ArgValue>;
+  if (decoded.includes("\0")) throw badRequest("NUL byte in the request path");
 }
 
 export function createApp(deps: HttpDeps): Hono {
-  const { table, access, logger } = deps;
+  const { table, access, hosts, logger } = deps;
   const app = new Hono();
 
   app.onError((err, c) => {
     const e = err instanceof ApiError ? err : toApiError(err);
     if (e.status >= 500) logger.error("http.error", { path: c.req.path, error: (err as Error).message });
-    return errorResponse(e);
+    // A body cut off at the cap cannot be reused for another request on this connection.
+    return e.code === "payload_too_large" ? jsonResponse(e.status, e.toHttpBody(), { Connection: "close" }) : errorResponse(e);
+  });
+
+  // DNS rebinding: only this machine's own names (and configured ones) may be the Host.
+  app.use("*", async (c, next) => {
+    const host = c.req.header("host");
+    if (!hosts.allowed(host)) {
+      logger.warn("http.refused_host", { host, ip: clientIp(c) });
+      return errorResponse(new ApiError("forbidden", `Host '${host}' is not a name of this machine (see [authorization] allowed_hosts)`));
+    }
+    checkPath(c.req.url);
+    await next();
   });
 
   // CORS: answer preflights and decorate responses for allowed origins only.
@@ -115,6 +114,17 @@ export function createApp(deps: HttpDeps): Hono {
     }
   });
 
+  // A web page of a foreign origin may not change anything, whatever the client's address: a
+  // simple POST or a form needs no preflight, so refusing the preflight alone is not enough.
+  app.use("*", async (c, next) => {
+    if (WRITE_VERBS.has(c.req.method) && !access.pageMayWrite(c.req.header("origin"), c.req.header("host"))) {
+      logger.warn("http.refused_origin", { origin: c.req.header("origin"), method: c.req.method, path: c.req.path, ip: clientIp(c) });
+      await discardBody(c.req.raw.body);
+      return errorResponse(new ApiError("forbidden", "Forbidden: this origin may not change data here (see [authorization] cors_domains)"));
+    }
+    await next();
+  });
+
   // Auth: trusted networks or the API key; everyone else gets 401.
   app.use("*", async (c, next) => {
     if (!access.authorized(clientIp(c), c.req.header("x-api-key"))) {
@@ -123,23 +133,21 @@ export function createApp(deps: HttpDeps): Hono {
     await next();
   });
 
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: async (c) => {
-        await drain(c.req.raw.body, DRAIN_LIMIT);
-        return errorResponse(new ApiError("payload_too_large", `Request body larger than ${MAX_BODY_BYTES} bytes`));
-      },
-    }),
-  );
+  // Bodies that announce too much are refused on every route; chunked ones where they are read.
+  app.use("*", async (c, next) => {
+    if (announcedTooLarge(c.req.header("content-length"))) {
+      await discardBody(c.req.raw.body);
+      throw tooLargeError();
+    }
+    await next();
+  });
 
   app.post("/server/jsonrpc", async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!type.toLowerCase().startsWith("application/json")) {
       throw badRequest("JSON-RPC requests need Content-Type: application/json");
     }
-    const reply = await dispatchJsonRpc(await c.req.text(), table, { transport: "jsonrpc-http", ip: clientIp(c) });
+    const reply = await dispatchJsonRpc(await readBodyText(c.req.raw.body), table, { transport: "jsonrpc-http", ip: clientIp(c) });
     return new Response(reply ?? "", { status: 200, headers: { "Content-Type": JSON_TYPE } });
   });
 
@@ -153,7 +161,11 @@ export function createApp(deps: HttpDeps): Hono {
     const url = new URL(c.req.url);
     const args = { ...parseQueryArgs(url.search), ...(await readJsonBody(c)) };
     const result = await method.handler(new Args(args), { transport: "http", ip: clientIp(c) });
-    return jsonResponse(200, { result });
+    const text = JSON.stringify({ result });
+    if (text.length > MAX_ANSWER_CHARS) {
+      throw new ApiError("answer_too_large", `Answer larger than ${MAX_ANSWER_CHARS / 2 ** 20} MiB: ask for less (limit and start to page)`);
+    }
+    return new Response(text, { status: 200, headers: { "Content-Type": JSON_TYPE } });
   });
 
   return app;

@@ -13,7 +13,7 @@ let url: string;
 let close: () => Promise<void>;
 
 before(async () => {
-  ({ app, url, close } = await startInProcess());
+  ({ app, url, close } = await startInProcess((c) => (c.server.maxWebsocketConnections = 200)));
   const j = await app.store.startJob({ filename: "a.gcode", start_time: 1, metadata: { size: 1 } });
   await app.store.finishJob(j.job_id, "completed", 2, {}, "t");
 });
