@@ -54,7 +54,7 @@ export async function loadApiKey(dataDir: string, configured: string | null, log
   try {
     await writeKeyDurably(dataDir, path, key);
     const level = why === "no key file yet" ? "info" : "warn";
-    logger?.[level]("api_key.generated", { path, reason: why, note: level === "warn" ? "remote clients need the new key" : undefined });
+    logger?.[level]("api_key.generated", { path, reason: why, ...(level === "warn" ? { note: "the key was replaced: remote clients need the new one" } : {}) });
   } catch (err) {
     // A read-only data directory: this key lasts until printlog restarts (trusted clients
     // need none); the store reports the directory's state itself.

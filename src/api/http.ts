@@ -2,6 +2,7 @@
 // with Moonraker's envelope ({"result"} / {"error"}), auth, CORS, body caps and JSON 404/405s.
 // createApp() never opens a socket, so tests can also call app.request() in-process.
 
+import type { IncomingMessage } from "node:http";
 import { Hono, type Context } from "hono";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Args, parseQueryArgs, type ArgValue } from "./args.js";
@@ -78,7 +79,9 @@ export function createApp(deps: HttpDeps): Hono {
 
   // DNS rebinding: only this machine's own names (and configured ones) may be the Host.
   app.use("*", async (c, next) => {
-    const host = c.req.header("host");
+    // The raw header: the adapter drops an empty Host, which must not pass as "no Host".
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const host = incoming ? incoming.headers.host : c.req.header("host");
     if (!hosts.allowed(host)) {
       logger.warn("http.refused_host", { host, ip: clientIp(c) });
       return errorResponse(new ApiError("forbidden", `Host '${host}' is not a name of this machine (see [authorization] allowed_hosts)`));

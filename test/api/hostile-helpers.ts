@@ -16,11 +16,11 @@ export interface Served {
 }
 
 /** printlog serving on 127.0.0.1 with no printer, plus the given config lines. */
-export async function serve(t: { after(fn: () => unknown): void }, extra = "", host = "127.0.0.1"): Promise<Served> {
+export async function serve(t: { after(fn: () => unknown): void }, extra = "", host = "127.0.0.1", serverLines = ""): Promise<Served> {
   const dir = await tempDir(t);
   const data = join(dir, "data");
   const cfg = join(dir, "printlog.cfg");
-  await writeFile(cfg, `[server]\nhost: ${host}\nport: 0\ndata_dir: ${data}\n[printer]\ndevice: none\n${extra}`);
+  await writeFile(cfg, `[server]\nhost: ${host}\nport: 0\ndata_dir: ${data}\n${serverLines}[printer]\ndevice: none\n${extra}`);
   const pl = await startCli(["serve", "--config", cfg]);
   t.after(() => pl.stop("SIGKILL"));
   const port = Number(new URL(pl.url).port);
