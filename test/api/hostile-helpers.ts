@@ -15,10 +15,20 @@ export interface Served {
   data: string;
 }
 
-/** printlog serving on 127.0.0.1 with no printer, plus the given config lines. */
-export async function serve(t: { after(fn: () => unknown): void }, extra = "", host = "127.0.0.1", serverLines = ""): Promise<Served> {
+export interface ServeOptions {
+  /** Config text after the [server] and [printer] sections. */
+  extra?: string;
+  host?: string;
+  /** More [server] lines. */
+  serverLines?: string;
+  data?: string;
+}
+
+/** printlog serving with no printer (on 127.0.0.1 unless told), plus the given config lines. */
+export async function serve(t: { after(fn: () => unknown): void }, o: ServeOptions = {}): Promise<Served> {
+  const { extra = "", host = "127.0.0.1", serverLines = "" } = o;
   const dir = await tempDir(t);
-  const data = join(dir, "data");
+  const data = o.data ?? join(dir, "data");
   const cfg = join(dir, "printlog.cfg");
   await writeFile(cfg, `[server]\nhost: ${host}\nport: 0\ndata_dir: ${data}\n${serverLines}[printer]\ndevice: none\n${extra}`);
   const pl = await startCli(["serve", "--config", cfg]);

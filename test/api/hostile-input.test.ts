@@ -23,7 +23,7 @@ before(async () => {
   gcodes = join(await tempDir(t), "gcodes");
   await mkdir(gcodes, { recursive: true });
   await writeFile(join(gcodes, "a.gcode"), "G28\n");
-  s = await serve(t, `gcode_dir: ${gcodes}\n`);
+  s = await serve(t, { extra: `gcode_dir: ${gcodes}\n` });
 });
 
 const JSON_HEADERS = { "Content-Type": "application/json" };

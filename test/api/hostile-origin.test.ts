@@ -39,7 +39,7 @@ function wsStatus(port: number, headers: Record<string, string>): Promise<number
 }
 
 test("a foreign Origin is refused 403 on every write, though the client's address is trusted", { timeout: 60_000 }, async (t) => {
-  const s = await serve(t, "[authorization]\ncors_domains: http://192.168.1.*, *.local, http://mainsail.example:8080\n");
+  const s = await serve(t, { extra: "[authorization]\ncors_domains: http://192.168.1.*, *.local, http://mainsail.example:8080\n" });
   await addJobs(s.port, 2);
   const evil = [
     "http://evil.example",
@@ -103,7 +103,7 @@ test("cors_domains and allowed_hosts refuse a wildcard top-level domain or host 
 });
 
 test("DNS rebinding: a Host that is not this machine's is refused 403; own names and allowed_hosts pass", { timeout: 60_000 }, async (t) => {
-  const s = await serve(t, "[authorization]\nallowed_hosts: printer.home.arpa, *.lan\n", "0.0.0.0");
+  const s = await serve(t, { extra: "[authorization]\nallowed_hosts: printer.home.arpa, *.lan\n", host: "0.0.0.0" });
   for (const host of ["evil.example", `evil.example:${s.port}`, "printer.home.arpa.evil.example", "a.b.lan", "bad host", "evil.example:80:80"]) {
     const r = await raw(s.port, "/server/history/list", { headers: { Host: host } });
     assert.ok(r.status === 400 || r.status === 403, `${host} -> ${r.status} ${r.text}`);
@@ -130,7 +130,7 @@ test("DNS rebinding: a Host that is not this machine's is refused 403; own names
 });
 
 test("WebSocket connections are capped by max_websocket_connections with a clear 503", { timeout: 60_000 }, async (t) => {
-  const capped = await serve(t, "", "127.0.0.1", "max_websocket_connections: 3\n");
+  const capped = await serve(t, { serverLines: "max_websocket_connections: 3\n" });
   const open: WebSocket[] = [];
   for (let i = 0; i < 3; i++) {
     const ws = new WebSocket(`ws://127.0.0.1:${capped.port}/websocket`);
@@ -162,7 +162,7 @@ test("WebSocket connections are capped by max_websocket_connections with a clear
 });
 
 test("the API key file: generated with mode 600, kept across restarts, replaced with a warning when empty", { timeout: 60_000 }, async (t) => {
-  const s = await serve(t, "[authorization]\ntrusted_clients: 10.0.0.0/8\n");
+  const s = await serve(t, { extra: "[authorization]\ntrusted_clients: 10.0.0.0/8\n" });
   const file = join(s.data, "api_key");
   const key = (await readFile(file, "utf8")).trim();
   assert.match(key, /^[0-9a-f]{32}$/);
