@@ -10,7 +10,6 @@ import { ApiError, badRequest, toApiError } from "./errors.js";
 import { dispatchJsonRpc } from "./jsonrpc.js";
 import type { AccessPolicy } from "./access.js";
 import type { HostCheck } from "./host-check.js";
-import { MAX_ANSWER_CHARS } from "./json-limits.js";
 import type { MethodTable } from "./methods.js";
 import { announcedTooLarge, discardBody, parseJsonObject, readBodyText, tooLargeError } from "./request-body.js";
 import type { Logger } from "../log.js";
@@ -164,11 +163,9 @@ export function createApp(deps: HttpDeps): Hono {
     const url = new URL(c.req.url);
     const args = { ...parseQueryArgs(url.search), ...(await readJsonBody(c)) };
     const result = await method.handler(new Args(args), { transport: "http", ip: clientIp(c) });
-    const text = JSON.stringify({ result });
-    if (text.length > MAX_ANSWER_CHARS) {
-      throw new ApiError("answer_too_large", `Answer larger than ${MAX_ANSWER_CHARS / 2 ** 20} MiB: ask for less (limit and start to page)`);
-    }
-    return new Response(text, { status: 200, headers: { "Content-Type": JSON_TYPE } });
+    // Not capped like JSON-RPC answers: a plain GET of the whole history (limit=0) is served at
+    // any size, one request at a time per connection.
+    return jsonResponse(200, { result });
   });
 
   return app;
