@@ -104,6 +104,8 @@ export function createApp(deps: HttpDeps): Hono {
             c.req.header("access-control-request-headers") ?? "Origin, Accept, Content-Type, X-Requested-With, X-CRSF-Token, Authorization, X-Access-Token, X-Api-Key",
           "Access-Control-Allow-Credentials": "true",
           "Access-Control-Max-Age": "600",
+          // Chrome's Private Network Access preflight, answered for allowed origins as Moonraker does.
+          ...(c.req.header("access-control-request-private-network") === "true" ? { "Access-Control-Allow-Private-Network": "true" } : {}),
           Vary: "Origin",
         },
       });

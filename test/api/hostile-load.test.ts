@@ -132,6 +132,9 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
       await sleep(500);
     }
     assert.equal(dropped, 20, "every stalled client was dropped");
+    // ...and forgotten: their slots are free again.
+    while (Date.now() < deadline && (s.pl.output().match(/websocket.close/g) ?? []).length < 21) await sleep(200);
+    assert.ok((s.pl.output().match(/websocket.close/g) ?? []).length >= 21, "the dropped clients are closed");
   } finally {
     clearInterval(timer);
     for (const ws of stuck) ws.terminate();

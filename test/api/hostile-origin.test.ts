@@ -75,6 +75,12 @@ test("a foreign Origin is refused 403 on every write, though the client's addres
     assert.equal(r.status, 200, `${origin}: ${r.text}`);
     if (origin && !origin.includes("127.0.0.1")) assert.equal(r.headers["access-control-allow-origin"], origin);
   }
+  const pna = await raw(s.port, "/server/database/item", { method: "OPTIONS", headers: { Origin: "http://mainsail.local", "Access-Control-Request-Method": "POST", "Access-Control-Request-Private-Network": "true" } });
+  assert.equal(pna.status, 204);
+  assert.equal(pna.headers["access-control-allow-private-network"], "true");
+  const pnaEvil = await raw(s.port, "/server/database/item", { method: "OPTIONS", headers: { Origin: "http://192.168.1.evil.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Private-Network": "true" } });
+  assert.equal(pnaEvil.status, 403);
+  assert.equal(pnaEvil.headers["access-control-allow-private-network"], undefined);
   // Reading is not refused (the browser hides the answer from a foreign page without CORS headers).
   const read = await raw(s.port, "/server/history/list", { headers: { Origin: "http://evil.example" } });
   assert.equal(read.status, 200);
@@ -124,6 +130,16 @@ test("DNS rebinding: a Host that is not this machine's is refused 403; own names
     assert.equal(r.status, 200, `${host}: ${r.text}`);
   }
   assert.equal(await wsStatus(s.port, { Host: `localhost:${s.port}` }), 101);
+  // Behind a reverse proxy passing the browser's Host, a page on that host may write.
+  for (const [host, origin] of [["printer.lan", "http://printer.lan"], [`printer.home.arpa:${s.port}`, `http://printer.home.arpa:${s.port}`]]) {
+    const r = await raw(s.port, "/server/spoolman/spool_id", { method: "POST", headers: { Host: host!, Origin: origin!, ...JSON_HEADERS }, body: '{"spool_id":3}' });
+    assert.equal(r.status, 200, `${host} ${origin}: ${r.text}`);
+  }
+  const proxied = await raw(s.port, "/server/spoolman/spool_id", { method: "POST", headers: { Host: "printer.lan", Origin: "http://other.lan", ...JSON_HEADERS }, body: '{"spool_id":4}' });
+  assert.equal(proxied.status, 403, "another host's page, though both names are allowed");
+  // Chrome's Private Network Access preflight is answered for allowed origins only.
+  const pna = await raw(s.port, "/server/history/list", { method: "OPTIONS", headers: { Origin: `http://127.0.0.1:${s.port}`, "Access-Control-Request-Method": "GET", "Access-Control-Request-Private-Network": "true" } });
+  assert.equal(pna.status, 403, "no cors_domains here: even the same host gets no preflight");
   // A page that rebound evil.example to this address and posts to itself is stopped by the Host.
   const rebound = await raw(s.port, "/server/history/reset_totals", { method: "POST", headers: { Host: "evil.example", Origin: "http://evil.example" } });
   assert.equal(rebound.status, 403);
