@@ -10,7 +10,7 @@ import { hostPattern } from "./host-patterns.js";
 /** The hostname part of a Host header (`name:port`, `[v6]:port`), lower case, or null if malformed. */
 export function hostOf(header: string): string | null {
   const h = header.trim().toLowerCase();
-  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{0,5})?$/.exec(h);
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]\s/]+)(?::\d{0,5})?$/.exec(h);
   if (!m) return null;
   return m[1]!.replace(/\.$/, "");
 }

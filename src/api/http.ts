@@ -11,6 +11,7 @@ import { dispatchJsonRpc } from "./jsonrpc.js";
 import type { AccessPolicy } from "./access.js";
 import type { HostCheck } from "./host-check.js";
 import type { MethodTable } from "./methods.js";
+import { RefusalLog, shown } from "./refusal-log.js";
 import { announcedTooLarge, discardBody, parseJsonObject, readBodyText, tooLargeError } from "./request-body.js";
 import type { Logger } from "../log.js";
 
@@ -67,6 +68,7 @@ function checkPath(rawUrl: string): void {
 
 export function createApp(deps: HttpDeps): Hono {
   const { table, access, hosts, logger } = deps;
+  const refusals = new RefusalLog(logger);
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -82,8 +84,8 @@ export function createApp(deps: HttpDeps): Hono {
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const host = incoming ? incoming.headers.host : c.req.header("host");
     if (!hosts.allowed(host)) {
-      logger.warn("http.refused_host", { host, ip: clientIp(c) });
-      return errorResponse(new ApiError("forbidden", `Host '${host}' is not a name of this machine (see [authorization] allowed_hosts)`));
+      refusals.warn("http.refused_host", { host: shown(host), ip: clientIp(c) });
+      return errorResponse(new ApiError("forbidden", `Host '${shown(host)}' is not a name of this machine (see [authorization] allowed_hosts)`));
     }
     checkPath(c.req.url);
     await next();
@@ -122,7 +124,7 @@ export function createApp(deps: HttpDeps): Hono {
   // simple POST or a form needs no preflight, so refusing the preflight alone is not enough.
   app.use("*", async (c, next) => {
     if (WRITE_VERBS.has(c.req.method) && !access.pageMayWrite(c.req.header("origin"), c.req.header("host"))) {
-      logger.warn("http.refused_origin", { origin: c.req.header("origin"), method: c.req.method, path: c.req.path, ip: clientIp(c) });
+      refusals.warn("http.refused_origin", { origin: shown(c.req.header("origin")), method: c.req.method, path: shown(c.req.path), ip: clientIp(c) });
       await discardBody(c.req.raw.body);
       return errorResponse(new ApiError("forbidden", "Forbidden: this origin may not change data here (see [authorization] cors_domains)"));
     }

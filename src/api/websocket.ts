@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { AccessPolicy } from "./access.js";
 import type { HostCheck } from "./host-check.js";
+import { RefusalLog, shown } from "./refusal-log.js";
 import { MAX_ANSWER_CHARS } from "./json-limits.js";
 import { dispatchJsonRpc } from "./jsonrpc.js";
 import type { MethodTable } from "./methods.js";
@@ -48,6 +49,7 @@ export class WebSocketHub {
   private nextId = 1;
   private readonly watchdog: NodeJS.Timeout;
   private readonly options: WebSocketOptions;
+  private readonly refusals: RefusalLog;
 
   constructor(
     private readonly table: MethodTable,
@@ -56,6 +58,7 @@ export class WebSocketHub {
     private readonly logger: Logger,
     options: Partial<WebSocketOptions> = {},
   ) {
+    this.refusals = new RefusalLog(logger);
     this.options = { maxConnections: DEFAULT_MAX_WS_CONNECTIONS, stallMs: 30_000, ...options };
     this.watchdog = setInterval(() => this.dropStalled(), Math.min(5000, this.options.stallMs / 2));
     this.watchdog.unref();
@@ -77,18 +80,18 @@ export class WebSocketHub {
     if (path !== "/websocket") return refuse(404, "Not Found");
     const ip = req.socket.remoteAddress ?? "";
     if (!this.hosts.allowed(req.headers.host)) {
-      this.logger.warn("websocket.refused_host", { host: req.headers.host, ip });
+      this.refusals.warn("websocket.refused_host", { host: shown(req.headers.host), ip });
       return refuse(403, "Forbidden");
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.originOk(origin, req.headers.host)) {
-      this.logger.warn("websocket.refused_origin", { origin, ip });
+      this.refusals.warn("websocket.refused_origin", { origin: shown(origin), ip });
       return refuse(403, "Forbidden");
     }
     const key = req.headers["x-api-key"];
     if (!this.access.authorized(ip, typeof key === "string" ? key : undefined)) return refuse(401, "Unauthorized");
     if (this.clients.size >= this.options.maxConnections) {
-      this.logger.warn("websocket.refused_full", { ip, clients: this.clients.size });
+      this.refusals.warn("websocket.refused_full", { ip, clients: this.clients.size });
       return refuse(503, `Maximum number of WebSocket connections (${this.options.maxConnections}) reached`);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, ip));
