@@ -12,7 +12,7 @@ import type { AccessPolicy } from "./access.js";
 import type { HostCheck } from "./host-check.js";
 import type { MethodTable } from "./methods.js";
 import { RefusalLog, shown } from "./refusal-log.js";
-import { announcedTooLarge, discardBody, parseJsonObject, readBodyText, tooLargeError } from "./request-body.js";
+import { discardBody, parseJsonObject, readBodyText } from "./request-body.js";
 import type { Logger } from "../log.js";
 
 export { MAX_BODY_BYTES } from "./request-body.js";
@@ -45,9 +45,10 @@ function clientIp(c: Context): string {
 }
 
 async function readJsonBody(c: Context): Promise<Record<string, ArgValue>> {
+  // Read whatever the type, so the 1 MiB cap holds for every body sent to the API.
+  const text = await readBodyText(c.req.raw.body, c.req.header("content-length"));
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) return {};
-  const text = await readBodyText(c.req.raw.body);
   if (text.trim() === "") return {};
   return parseJsonObject(text);
 }
@@ -139,21 +140,15 @@ export function createApp(deps: HttpDeps): Hono {
     await next();
   });
 
-  // Bodies that announce too much are refused on every route; chunked ones where they are read.
-  app.use("*", async (c, next) => {
-    if (announcedTooLarge(c.req.header("content-length"))) {
-      await discardBody(c.req.raw.body);
-      throw tooLargeError();
-    }
-    await next();
-  });
+  // Bodies are capped where they are read (readBodyText), announced or chunked; routes mounted
+  // by others (file uploads) set their own limits.
 
   app.post("/server/jsonrpc", async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!type.toLowerCase().startsWith("application/json")) {
       throw badRequest("JSON-RPC requests need Content-Type: application/json");
     }
-    const reply = await dispatchJsonRpc(await readBodyText(c.req.raw.body), table, { transport: "jsonrpc-http", ip: clientIp(c) });
+    const reply = await dispatchJsonRpc(await readBodyText(c.req.raw.body, c.req.header("content-length")), table, { transport: "jsonrpc-http", ip: clientIp(c) });
     return new Response(reply ?? "", { status: 200, headers: { "Content-Type": JSON_TYPE } });
   });
 

@@ -42,9 +42,13 @@ export async function discardBody(body: ReadableStream<Uint8Array> | null): Prom
   if (body && !body.locked) await drain(body.getReader(), DRAIN_LIMIT);
 }
 
-/** The body as text, at most `max` bytes; throws 413 past it. */
-export async function readBodyText(body: ReadableStream<Uint8Array> | null, max = MAX_BODY_BYTES): Promise<string> {
+/** The body as text, at most `max` bytes; throws 413 past it (at once when its length says so). */
+export async function readBodyText(body: ReadableStream<Uint8Array> | null, contentLength: string | undefined, max = MAX_BODY_BYTES): Promise<string> {
   if (!body) return "";
+  if (announcedTooLarge(contentLength, max)) {
+    await discardBody(body);
+    throw tooLargeError();
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

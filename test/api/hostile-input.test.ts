@@ -42,6 +42,9 @@ test("a body over 1 MiB is 413 whether announced or chunked, on every write rout
       assert.match(r.body.error.message, /larger than 1048576 bytes/);
     }
   }
+  // Whatever its type.
+  const plain = await raw(s.port, "/server/history/reset_totals", { method: "POST", headers: { "Content-Type": "text/plain" }, body: "x".repeat(2 * 1024 * 1024), chunk: 256 * 1024 });
+  assert.equal(plain.status, 413, plain.text.slice(0, 200));
   // A body just under the cap is read and judged on its content.
   const ok = await raw(s.port, "/server/database/item", { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ namespace: "x", key: "k", value: "v", padding: "p".repeat(1000 * 1000) }), chunk: 100_000 });
   assert.equal(ok.status, 200, ok.text.slice(0, 200));
