@@ -79,6 +79,26 @@ export function createApp(deps: HttpDeps): Hono {
     return e.code === "payload_too_large" ? jsonResponse(e.status, e.toHttpBody(), { Connection: "close" }) : errorResponse(e);
   });
 
+  // One request at a time per connection: node hands pipelined requests over all at once, so
+  // one socket could otherwise run any number of heavy requests together. Answers go out in
+  // order anyway, so the next request waits for the one before it.
+  const inFlight = new WeakMap<object, Promise<void>>();
+  app.use("*", async (c, next) => {
+    const socket = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket;
+    if (!socket) return next();
+    const before = inFlight.get(socket);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    inFlight.set(socket, mine);
+    try {
+      await before;
+      await next();
+    } finally {
+      done();
+      if (inFlight.get(socket) === mine) inFlight.delete(socket);
+    }
+  });
+
   // DNS rebinding: only this machine's own names (and configured ones) may be the Host.
   app.use("*", async (c, next) => {
     // The raw header: the adapter drops an empty Host, which must not pass as "no Host".

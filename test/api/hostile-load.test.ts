@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { connect } from "node:net";
 import WebSocket from "ws";
 import { HistoryStore } from "../../src/history/store.js";
 import { silentLogger } from "../../src/log.js";
@@ -81,6 +82,34 @@ test("a whole 3,000-job history is one answer; a batch of full lists is cut at t
   const tooMany = await raw(s.port, "/server/jsonrpc", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(Array.from({ length: 33 }, (_, i) => rpc("server.history.totals", {}, i))) });
   assert.equal(tooMany.body.error.code, -32600);
   assert.match(tooMany.body.error.message, /batch larger than 32/);
+});
+
+test("one connection pipelining heavy requests is answered one request at a time", { timeout: 120_000 }, async (t) => {
+  const body = JSON.stringify(Array.from({ length: 32 }, (_, i) => rpc("server.history.list", { limit: 0 }, i)));
+  const one = `POST /server/jsonrpc HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const base = rssMiB(s.pl.proc.pid!);
+  let received = 0;
+  const peak = await peakRss(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const sock = connect(s.port, "127.0.0.1");
+        sock.on("error", reject);
+        sock.on("data", (d) => {
+          received += d.length;
+          // 20 answers of ~16 MiB each, read as they come.
+          if (received >= 20 * 16 * 2 ** 20 * 0.9) {
+            sock.destroy();
+            resolve();
+          }
+        });
+        sock.on("close", () => resolve());
+        sock.write(one.repeat(20));
+      }),
+  );
+  t.diagnostic(`20 pipelined batches: RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB, ${(received / 2 ** 20).toFixed(0)} MiB received`);
+  // Handled all at once, these took ~1 GB; one at a time, about what one batch costs plus GC slack.
+  assert.ok(peak - base < 400, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
+  assert.equal((await raw(s.port, "/server/history/totals")).status, 200);
 });
 
 test("others are served while heavy batches run", { timeout: 120_000 }, async () => {
