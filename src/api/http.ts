@@ -1,6 +1,7 @@
 // The HTTP side: routes every method-table entry at its path and verb, plus POST /server/jsonrpc,
-// with Moonraker's envelope ({"result"} / {"error"}), auth, CORS, body caps and JSON 404/405s.
-// createApp() never opens a socket, so tests can also call app.request() in-process.
+// with Moonraker's envelope ({"result"} / {"error"}), the Host check, origin checks on writes,
+// CORS, auth, body caps and JSON 404/405s. createApp() never opens a socket (tests may call
+// app.request() in-process).
 
 import type { IncomingMessage } from "node:http";
 import { Hono, type Context } from "hono";
