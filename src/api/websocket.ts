@@ -133,6 +133,10 @@ export class WebSocketHub {
       this.logger.info("websocket.close", { id: client.id, clients: this.clients.size });
     });
     ws.on("error", (err) => this.logger.warn("websocket.error", { id: client.id, error: err.message }));
+    // ws answers every ping itself; a client that pings without reading would pile pongs up.
+    ws.on("ping", () => {
+      if (ws.bufferedAmount > client.queued + LOW_WATER) this.drop(client, "pinging without reading");
+    });
   }
 
   /** Resolves once the client's queue is at most LOW_WATER (or it has gone). */

@@ -6,9 +6,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { connect } from "node:net";
 import WebSocket from "ws";
 import { tempDir } from "../helpers.js";
-import { deepArray, raw, serve, type Served } from "./hostile-helpers.js";
+import { deepArray, raw, rssMiB, serve, type Served } from "./hostile-helpers.js";
 
 let s: Served;
 let gcodes: string;
@@ -119,4 +120,43 @@ test("spool_id takes whole numbers and integer strings only", async () => {
   }
   const current = await raw(s.port, "/server/spoolman/spool_id");
   assert.equal(current.body.result.spool_id, null);
+});
+
+test("a WebSocket client flooding pings while reading nothing is dropped before its pongs pile up", { timeout: 120_000 }, async (t) => {
+  const base = rssMiB(s.pl.proc.pid!);
+  // A hand-made client: the handshake, then masked ping frames only, and nothing read back.
+  const sock = connect(s.port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.write(`GET /websocket HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 7).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    let head = "";
+    const on = (d: Buffer) => {
+      head += d.toString("latin1");
+      if (head.includes("\r\n\r\n")) {
+        sock.off("data", on);
+        assert.match(head, /^HTTP\/1\.1 101/);
+        resolve();
+      }
+    };
+    sock.on("data", on);
+  });
+  sock.pause(); // read nothing more: the pongs stay with the server
+  sock.on("error", () => undefined);
+  let gone = false;
+  sock.once("close", () => (gone = true));
+  const frame = Buffer.concat([Buffer.from([0x89, 0x80 | 125, 1, 2, 3, 4]), Buffer.alloc(125, 0x55)]);
+  const burst = Buffer.concat(Array.from({ length: 8000 }, () => frame)); // ~1 MB of pings
+  let sent = 0;
+  let peak = base;
+  while (!gone && sent < 400 * 2 ** 20) {
+    if (!sock.write(burst)) await new Promise((r) => setTimeout(r, 5));
+    sent += burst.length;
+    peak = Math.max(peak, rssMiB(s.pl.proc.pid!));
+    await new Promise((r) => setImmediate(r));
+  }
+  t.diagnostic(`${(sent / 2 ** 20).toFixed(0)} MiB of pings sent; server RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB; dropped: ${gone}`);
+  sock.destroy();
+  assert.ok(gone, "the client was dropped");
+  assert.ok(peak - base < 100, `server RSS ${base.toFixed(0)} -> ${peak.toFixed(0)} MiB`);
+  await stillServing();
 });
