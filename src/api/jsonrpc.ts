@@ -6,7 +6,7 @@
 import { setImmediate as yieldToOthers } from "node:timers/promises";
 import { Args } from "./args.js";
 import { ApiError, toApiError } from "./errors.js";
-import { MAX_ANSWER_CHARS, MAX_JSON_DEPTH, nestedDeeperThan } from "./json-limits.js";
+import { MAX_ANSWER_CHARS, MAX_JSON_DEPTH, nestedDeeperThan, stringifyWithin } from "./json-limits.js";
 import type { MethodTable, RequestContext } from "./methods.js";
 
 type Id = string | number | null;
@@ -57,16 +57,17 @@ async function processObject(obj: unknown, table: MethodTable, ctx: RequestConte
 }
 
 function tooLarge(limits: RpcLimits): ApiError {
-  const mib = Math.round(limits.maxAnswerChars / 2 ** 20);
-  return new ApiError("answer_too_large", `Answer larger than ${mib} MiB: ask for less (limit and start to page, smaller batches)`);
+  const max = limits.maxAnswerChars;
+  const size = max >= 2 ** 20 ? `${Math.round(max / 2 ** 20)} MiB` : `${max} characters`;
+  return new ApiError("answer_too_large", `Answer larger than ${size}: ask for less (limit and start to page, smaller batches)`);
 }
 
-/** The reply's JSON text, or an error in its place when it exceeds the budget. */
-function encode(r: RpcResponse, limits: RpcLimits): string {
-  const text = JSON.stringify(r);
-  if (text.length <= limits.maxAnswerChars) return text;
+/** The reply's JSON text, or an error in its place when it would exceed `budget`. */
+function encode(r: RpcResponse, budget: number, limits: RpcLimits): { text: string; fits: boolean } {
+  const text = stringifyWithin(r, budget);
+  if (text !== null) return { text, fits: true };
   const e = tooLarge(limits);
-  return JSON.stringify(error(e.rpcCode, e.message, r.id));
+  return { text: JSON.stringify(error(e.rpcCode, e.message, r.id)), fits: false };
 }
 
 /** Handles one JSON-RPC message (single or batch); returns the reply text or null for none. */
@@ -103,12 +104,8 @@ export async function dispatchJsonRpc(
       }
       const r = await processObject(item, table, ctx);
       if (r) {
-        let part = JSON.stringify(r);
-        if (used + part.length + 1 > limits.maxAnswerChars) {
-          spent = true;
-          const e = tooLarge(limits);
-          part = JSON.stringify(error(e.rpcCode, e.message, r.id));
-        }
+        const { text: part, fits } = encode(r, limits.maxAnswerChars - used - 1, limits);
+        spent = !fits;
         used += part.length + 1;
         parts.push(part);
       }
@@ -118,5 +115,5 @@ export async function dispatchJsonRpc(
     return parts.length > 0 ? `[${parts.join(",")}]` : null;
   }
   const r = await processObject(obj, table, ctx);
-  return r ? encode(r, limits) : null;
+  return r ? encode(r, limits.maxAnswerChars, limits).text : null;
 }

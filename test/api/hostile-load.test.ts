@@ -107,8 +107,9 @@ test("one connection pipelining heavy requests is answered one request at a time
       }),
   );
   t.diagnostic(`20 pipelined batches: RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB, ${(received / 2 ** 20).toFixed(0)} MiB received`);
-  // Handled all at once, these took ~1 GB; one at a time, about what one batch costs plus GC slack.
-  assert.ok(peak - base < 400, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
+  // Handled all at once, these took ~900 MB more; one at a time, 190-310 MB (what one batch costs
+  // plus the collector's slack, more after earlier tests grew the heap).
+  assert.ok(peak - base < 500, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
   assert.equal((await raw(s.port, "/server/history/totals")).status, 200);
 });
 
