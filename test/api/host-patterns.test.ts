@@ -89,3 +89,13 @@ test("refusals are logged once per kind per interval, with a count of the rest",
   assert.deepEqual(lines.map(([e]) => e), ["http.refused_host", "http.refused_origin", "http.refused_host"]);
   assert.equal(lines[2]![1]["similar_since_last"], 999);
 });
+
+test("configuration: allowed_hosts from the environment, cors_domains and the WebSocket cap validated", async () => {
+  const { loadConfig } = await import("../../src/config/config.js");
+  const cfg = loadConfig({ env: { PRINTLOG_ALLOWED_HOSTS: "printer.home.arpa, *.lan", PRINTLOG_CORS_DOMAINS: "*.local" } });
+  assert.deepEqual(cfg.auth.allowedHosts, ["printer.home.arpa", "*.lan"]);
+  assert.equal(cfg.server.maxWebsocketConnections, 50);
+  assert.throws(() => loadConfig({ env: { PRINTLOG_CORS_DOMAINS: "http://printer.*" } }), /cors_domains: .*top-level domain/);
+  assert.throws(() => loadConfig({ env: { PRINTLOG_ALLOWED_HOSTS: "lan.*" } }), /allowed_hosts: .*top-level domain/);
+  assert.throws(() => loadConfig({ overrides: [["server", "max_websocket_connections", "0"]] }), /max_websocket_connections: expected a whole number from 1/);
+});
