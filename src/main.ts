@@ -1,15 +1,15 @@
 // Wires the real implementations together: config -> store -> API -> (recorder). The only place
 // that chooses implementations; everything else receives what it needs.
 
-import { randomBytes } from "node:crypto";
-import { readFile, writeFile, mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { AccessPolicy } from "./api/access.js";
+import { loadApiKey } from "./api/api-key.js";
+import { HostCheck } from "./api/host-check.js";
 import { createApp } from "./api/http.js";
 import { historyMethods, presentJob } from "./api/history-methods.js";
 import { MethodTable } from "./api/methods.js";
 import { listen, type RunningServer } from "./api/server.js";
-import { MAX_WS_BUFFERED, WebSocketHub } from "./api/websocket.js";
+import { WebSocketHub } from "./api/websocket.js";
 import type { Config } from "./config/config.js";
 import { makeExistence } from "./files/gcode-dir.js";
 import { LogRing, teeLogger } from "./files/log-ring.js";
@@ -43,35 +43,7 @@ export interface Printlog {
   stop(reason: string): Promise<void>;
 }
 
-/** The API key: configured, or generated once and kept in the data directory (mode 600). */
-export async function loadApiKey(dataDir: string, configured: string | null): Promise<string> {
-  if (configured) return configured;
-  const path = join(dataDir, "api_key");
-  try {
-    const key = (await readFile(path, "utf8")).trim();
-    if (key.length >= 16) return key;
-  } catch {
-    // created below
-  }
-  const key = randomBytes(16).toString("hex");
-  try {
-    await mkdir(dataDir, { recursive: true });
-    await writeFile(path, key + "\n", { mode: 0o600 });
-  } catch {
-    // A read-only data directory: this key lasts until printlog restarts (trusted clients
-    // need none); the store reports the directory's state itself.
-  }
-  return key;
-}
-
-/** One notification to one WebSocket client (subscriptions); false once the client is gone. */
-function sendToClient(hub: WebSocketHub | null, id: number, method: string, params: unknown[]): boolean {
-  const client = hub?.clients.get(id);
-  if (!client || client.socket.readyState !== client.socket.OPEN) return false;
-  // A client that stopped reading is left to the hub's own slow-client rule.
-  if (client.socket.bufferedAmount <= MAX_WS_BUFFERED) client.socket.send(JSON.stringify({ jsonrpc: "2.0", method, params }));
-  return true;
-}
+export { loadApiKey } from "./api/api-key.js";
 
 export async function startPrintlog(config: Config, logger: Logger): Promise<Printlog> {
   // The recent log, also served as the `logs` root's file for the clients' log buttons.
@@ -87,7 +59,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     auxTotalSpecs: auxTotalSpecs(sensorSetup),
   });
   const aux = new AuxService(sensorSetup, store, logger.child({ component: "aux" }));
-  const apiKey = await loadApiKey(dataDir, config.auth.apiKey);
+  const apiKey = await loadApiKey(dataDir, config.auth.apiKey, logger.child({ component: "api" }));
   const access = new AccessPolicy(config.auth.trustedClients, apiKey, config.auth.corsDomains);
   let recorder: Recorder | null = null;
   const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
@@ -101,7 +73,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     device: config.printer.device,
     store,
     notify: (method, params) => hub?.notify(method, params),
-    sendTo: (id, method, params) => sendToClient(hub, id, method, params),
+    sendTo: (id, method, params) => hub?.notifyClient(id, method, params) ?? false,
     connected: (id) => hub?.clients.has(id) ?? false,
     send: config.printer.device === "none" ? null : (command) => link?.send(command) ?? Promise.resolve(false),
     host: hostStats,
@@ -120,10 +92,12 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     klippy: () => printer.connection(),
   };
   const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx), ...printerMethods(printer));
-  hub = new WebSocketHub(table, access, apiLogger);
+  const hosts = new HostCheck(config.auth.allowedHosts);
+  hub = new WebSocketHub(table, access, hosts, apiLogger, { maxConnections: config.server.maxWebsocketConnections });
   const app = createApp({
     table,
     access,
+    hosts,
     logger: apiLogger,
     oneshot: web.oneshot,
     // Files by path; the table's own /server/files/<name> endpoints take precedence.
