@@ -23,11 +23,17 @@ import { Database } from "./database/store.js";
 import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
 import { AUTO_PLACES } from "./serial/device.js";
+import { NotificationBus } from "./api/notifications.js";
+import { startMqtt } from "./mqtt/start.js";
+import type { MqttBridge } from "./mqtt/bridge.js";
 
 export interface Printlog {
   store: HistoryStore;
   server: RunningServer;
   hub: WebSocketHub;
+  /** Broadcast notifications: every transport (WebSocket, MQTT) listens here. */
+  bus: NotificationBus;
+  mqtt: MqttBridge | null;
   database: Database;
   table: MethodTable;
   recorder: Recorder | null;
@@ -87,6 +93,9 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   };
   const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx));
   hub = new WebSocketHub(table, access, apiLogger);
+  const bus = new NotificationBus();
+  bus.subscribe((method, params) => hub?.notify(method, params));
+  const mqtt = await startMqtt({ config, dataDir, table, bus, store, exists, aux, logger });
   const app = createApp({
     table,
     access,
@@ -107,7 +116,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   statsTimer.unref();
 
   store.on("changed", ({ action, job }) => {
-    hub?.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
+    bus.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
   });
 
   if (config.printer.device !== "none") {
@@ -149,10 +158,11 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
         });
         logger.info("job.finished", { job_id: open.job_id, status: "server_exit", cause: reason });
       }
+      await mqtt?.stop();
       await server.close();
       await store.close();
       await database.close();
     })());
 
-  return { store, server, hub, table, recorder, aux, database, apiKey, stop };
+  return { store, server, hub, bus, mqtt, table, recorder, aux, database, apiKey, stop };
 }

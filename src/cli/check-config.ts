@@ -1,7 +1,10 @@
 // `printlog check-config`: loads and validates a configuration file, prints what it resolved to.
 
+import { ConfigError } from "../config/config.js";
 import { CONFIG_FLAGS, EXIT_OK, configFrom, parse } from "./common.js";
 import { loadSensorConfig } from "../aux/config.js";
+import { loadMqttConfig } from "../mqtt/config.js";
+import { loadMqttSensors } from "../mqtt/sensor-config.js";
 
 export const CHECK_HELP = `Usage: printlog check-config [--config FILE]
 
@@ -14,7 +17,10 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
   if (values.help) return void process.stdout.write(CHECK_HELP), EXIT_OK;
   const config = configFrom(values);
   const sensors = loadSensorConfig(config);
-  for (const w of [...config.warnings, ...sensors.warnings]) process.stdout.write(`warning: ${w}\n`);
+  const { mqtt, warnings: mqttWarnings } = loadMqttConfig(config);
+  const mqttSensors = loadMqttSensors(config);
+  if (!mqtt && mqttSensors.length > 0) throw new ConfigError("mqtt", `[sensor ${mqttSensors[0]!.name}] has type: mqtt, which needs an [mqtt] section with the broker's address`);
+  for (const w of [...config.warnings, ...sensors.warnings, ...mqttWarnings]) process.stdout.write(`warning: ${w}\n`);
   process.stdout.write(`configuration OK${config.source ? ` (${config.source})` : " (defaults)"}\n`);
   const p = config.printer;
   process.stdout.write(
@@ -27,6 +33,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
       `  cors        ${config.auth.corsDomains.join(", ") || "(none)"}`,
       `  sensors     ${sensors.sensors.map((s) => `${s.name} (${s.fields.length} history fields)`).join(", ") || "(none)"}`,
       `  line rules  ${sensors.rules.length}`,
+      `  mqtt        ${mqtt ? `${mqtt.address}:${mqtt.port} as ${mqtt.instanceName}${mqtt.discovery ? ", Home Assistant discovery" : ""}` : "(none)"}`,
       "",
     ].join("\n"),
   );
