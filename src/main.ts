@@ -24,7 +24,7 @@ import { ProcStats } from "./system/proc-stats.js";
 import { PrinterLink } from "./serial/link.js";
 import { AUTO_PLACES } from "./serial/device.js";
 import { NotificationBus } from "./api/notifications.js";
-import { startMqtt } from "./mqtt/start.js";
+import { loadMqttSetup, startMqtt } from "./mqtt/start.js";
 import type { MqttBridge } from "./mqtt/bridge.js";
 
 export interface Printlog {
@@ -69,6 +69,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   for (const w of config.warnings) logger.warn("config.warning", { detail: w });
   const sensorSetup = loadSensorConfig(config);
   for (const w of sensorSetup.warnings) logger.warn("config.warning", { detail: w });
+  const mqttSetup = loadMqttSetup(config);
   const store = await HistoryStore.open(dataDir, {
     logger: logger.child({ component: "history" }),
     checkpointInterval: config.history.checkpointInterval,
@@ -95,7 +96,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   hub = new WebSocketHub(table, access, apiLogger);
   const bus = new NotificationBus();
   bus.subscribe((method, params) => hub?.notify(method, params));
-  const mqtt = await startMqtt({ config, dataDir, table, bus, store, exists, aux, logger });
+  const mqtt = await startMqtt(mqttSetup, { dataDir, table, bus, store, exists, aux, logger });
   const app = createApp({
     table,
     access,

@@ -1,10 +1,8 @@
 // `printlog check-config`: loads and validates a configuration file, prints what it resolved to.
 
-import { ConfigError } from "../config/config.js";
 import { CONFIG_FLAGS, EXIT_OK, configFrom, parse } from "./common.js";
 import { loadSensorConfig } from "../aux/config.js";
-import { loadMqttConfig } from "../mqtt/config.js";
-import { loadMqttSensors } from "../mqtt/sensor-config.js";
+import { loadMqttSetup } from "../mqtt/start.js";
 
 export const CHECK_HELP = `Usage: printlog check-config [--config FILE]
 
@@ -17,9 +15,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
   if (values.help) return void process.stdout.write(CHECK_HELP), EXIT_OK;
   const config = configFrom(values);
   const sensors = loadSensorConfig(config);
-  const { mqtt, warnings: mqttWarnings } = loadMqttConfig(config);
-  const mqttSensors = loadMqttSensors(config);
-  if (!mqtt && mqttSensors.length > 0) throw new ConfigError("mqtt", `[sensor ${mqttSensors[0]!.name}] has type: mqtt, which needs an [mqtt] section with the broker's address`);
+  const { mqtt, warnings: mqttWarnings } = loadMqttSetup(config);
   for (const w of [...config.warnings, ...sensors.warnings, ...mqttWarnings]) process.stdout.write(`warning: ${w}\n`);
   process.stdout.write(`configuration OK${config.source ? ` (${config.source})` : " (defaults)"}\n`);
   const p = config.printer;

@@ -57,6 +57,8 @@ export class MqttBridge {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly sensorComplaints = new Map<string, number>();
   private wasConnected = false;
+  /** True once the broker has granted this connection's subscriptions (request topic, sensors). */
+  subscribed = false;
   private closed = false;
 
   private constructor(private readonly o: MqttBridgeOptions, mark: PublishedMark | null) {
@@ -89,6 +91,7 @@ export class MqttBridge {
     this.client.on("close", () => {
       if (this.wasConnected && !this.closed) o.logger.warn("mqtt.disconnected", { broker: `${c.address}:${c.port}`, note: "reconnecting; finished jobs are kept until published" });
       this.wasConnected = false;
+      this.subscribed = false;
     });
     this.client.on("error", (err) => o.logger.warn("mqtt.error", { error: err.message }));
     if (this.api) {
@@ -128,8 +131,9 @@ export class MqttBridge {
     if (Object.keys(subs).length > 0) {
       this.client.subscribe(subs, (err) => {
         if (err) this.o.logger.error("mqtt.subscribe_failed", { error: err.message });
+        else this.subscribed = true;
       });
-    }
+    } else this.subscribed = true;
     if (c.discovery) {
       for (const m of discoveryMessages(c.discoveryPrefix, c.instanceName, this.topics, this.o.version)) {
         this.client.publish(m.topic, m.payload, { qos: c.defaultQos, retain: true });

@@ -1,5 +1,5 @@
-// Starts the MQTT bridge when the configuration has an [mqtt] section: reads the section and the
-// mqtt sensors, and keeps the published-job mark in the data directory.
+// Reads [mqtt] and the mqtt sensors before anything opens, then starts the MQTT bridge when there
+// is an [mqtt] section, keeping the published-job mark in the data directory.
 
 import { join } from "node:path";
 import type { NotificationBus } from "../api/notifications.js";
@@ -11,11 +11,26 @@ import { ConfigError, type Config } from "../config/config.js";
 import type { HistoryStore } from "../history/store.js";
 import type { Logger } from "../log.js";
 import { MqttBridge } from "./bridge.js";
-import { loadMqttConfig } from "./config.js";
-import { loadMqttSensors } from "./sensor-config.js";
+import { loadMqttConfig, type MqttConfig } from "./config.js";
+import { loadMqttSensors, type MqttSensor } from "./sensor-config.js";
+
+export interface MqttSetup {
+  mqtt: MqttConfig | null;
+  sensors: MqttSensor[];
+  warnings: string[];
+}
+
+/** Reads and validates [mqtt] and the mqtt sensors; throws ConfigError before anything starts. */
+export function loadMqttSetup(config: Config): MqttSetup {
+  const { mqtt, warnings } = loadMqttConfig(config);
+  const sensors = loadMqttSensors(config);
+  if (!mqtt && sensors.length > 0) {
+    throw new ConfigError("mqtt", `[sensor ${sensors[0]!.name}] has type: mqtt, which needs an [mqtt] section with the broker's address`);
+  }
+  return { mqtt, sensors, warnings };
+}
 
 export interface MqttWiring {
-  config: Config;
   dataDir: string;
   table: MethodTable;
   bus: NotificationBus;
@@ -25,20 +40,13 @@ export interface MqttWiring {
   logger: Logger;
 }
 
-export async function startMqtt(w: MqttWiring): Promise<MqttBridge | null> {
-  const { mqtt, warnings } = loadMqttConfig(w.config);
-  const sensors = loadMqttSensors(w.config);
+export async function startMqtt(setup: MqttSetup, w: MqttWiring): Promise<MqttBridge | null> {
   const logger = w.logger.child({ component: "mqtt" });
-  for (const detail of warnings) logger.warn("config.warning", { detail });
-  if (!mqtt) {
-    if (sensors.length > 0) {
-      throw new ConfigError("mqtt", `[sensor ${sensors[0]!.name}] has type: mqtt, which needs an [mqtt] section with the broker's address`);
-    }
-    return null;
-  }
+  for (const detail of setup.warnings) logger.warn("config.warning", { detail });
+  if (!setup.mqtt) return null;
   return MqttBridge.start({
-    config: mqtt,
-    sensors,
+    config: setup.mqtt,
+    sensors: setup.sensors,
     table: w.table,
     bus: w.bus,
     store: w.store,

@@ -137,10 +137,14 @@ export class Watcher {
         if (pred(this.messages)) {
           this.waiters = this.waiters.filter((w) => w !== check);
           clearTimeout(timer);
+          clearInterval(poll);
           resolve(this.messages);
         }
       };
+      // Conditions on other state than the messages are re-checked as time passes.
+      const poll = setInterval(check, 100);
       const timer = setTimeout(() => {
+        clearInterval(poll);
         this.waiters = this.waiters.filter((w) => w !== check);
         reject(new Error(`timed out waiting for ${what}; received: ${this.messages.map((m) => `${m.topic} ${m.text.slice(0, 200)}`).join("\n")}`));
       }, timeoutMs);

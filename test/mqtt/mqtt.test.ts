@@ -25,6 +25,7 @@ test("JSON-RPC over MQTT answers exactly as the WebSocket does, errors included"
   await pl.app.store.finishJob(job.job_id, "completed", now(), { filament_used: 120 }, "test");
   const w = await Watcher.connect(broker.url, ["p1/moonraker/api/response"]);
   t.after(() => w.close());
+  await w.until(() => pl.app.mqtt!.subscribed, "printlog subscribed to the request topic");
   const ws = await RpcClient.connect(pl.url);
   t.after(() => ws.close());
   const calls: [string, unknown][] = [
@@ -164,8 +165,7 @@ test("[sensor] type: mqtt feeds the history fields from a JSON path per paramete
   t.after(() => pl.close());
   const w = await Watcher.connect(broker.url, []);
   t.after(() => w.close());
-  await w.until(() => pl.app.mqtt!.connected, "printlog connected");
-  await new Promise((r) => setTimeout(r, 300)); // its subscription is sent right after connecting
+  await w.until(() => pl.app.mqtt!.subscribed, "printlog subscribed to the sensor topic");
   const job = await pl.app.store.startJob({ filename: "plugged.gcode", start_time: now() - 1 });
   const send = (total: unknown, power: unknown) => w.client.publishAsync("tele/plug/SENSOR", JSON.stringify({ ENERGY: { Total: total, Power: power } }), { qos: 1 });
   await send(10.5, 100);
