@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { applyIni } from "../../src/config/config.js";
 import { RpcClient, startCli, startInProcess, tempDir } from "../helpers.js";
-import { Broker, Watcher, mqttSection } from "./broker.js";
+import { Broker, Watcher, mqttSection } from "../../scripts/mqtt-broker.js";
 
 const now = () => Date.now() / 1000;
 

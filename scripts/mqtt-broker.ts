@@ -1,5 +1,5 @@
-// A real Mosquitto broker per test (Debian's `mosquitto`, own temp config, free loopback port), and
-// a subscriber that keeps every message it receives.
+// A real Mosquitto broker (Debian's `mosquitto`, own temp config, free loopback port) for tests,
+// the farm script and the benchmark, and a subscriber that keeps every message it receives.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -98,6 +98,8 @@ export interface Received {
   text: string;
   json: any;
   retain: boolean;
+  /** When it arrived, ms since the epoch. */
+  at: number;
 }
 
 /** An MQTT client for tests: subscribes, keeps everything, waits for conditions. */
@@ -114,7 +116,7 @@ export class Watcher {
       } catch {
         // not JSON
       }
-      this.messages.push({ topic, text, json, retain: packet.retain });
+      this.messages.push({ topic, text, json, retain: packet.retain, at: Date.now() });
       for (const w of [...this.waiters]) w();
     });
   }
