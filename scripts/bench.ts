@@ -18,6 +18,7 @@ import { HistoryStore } from "../src/history/store.js";
 import { formatJobId, type JobRecord } from "../src/history/types.js";
 import { silentLogger } from "../src/log.js";
 import { VirtualPrinter } from "./virtual-printer.js";
+import { benchMqtt } from "./bench-mqtt.js";
 import { CAPTURES } from "../test/protocol/captures.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -307,6 +308,8 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   log(`## Completion latency\n`);
   log(`From the virtual printer writing \`Done printing file\` to the pseudo-terminal until a WebSocket client receives \`notify_history_changed\` (action \`finished\`), ${rounds} jobs: median ${fmt(latencies[Math.floor(rounds / 2)]!, 1)} ms, max ${fmt(latencies[rounds - 1]!, 1)} ms (target ≤ 50 ms).\n`);
+
+  await benchMqtt(log, quick);
 
   // ---- verdicts ----
   const last = startup[big]!;
