@@ -2,11 +2,15 @@
 // the farm script and the benchmark, and a subscriber that keeps every message it receives.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
+
+/** Debian installs the broker in /usr/sbin, which is not on every user's PATH. */
+const MOSQUITTO = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,7 +66,7 @@ export class Broker {
 
   async up(): Promise<void> {
     if (this.proc) return;
-    const proc = spawn("mosquitto", ["-c", join(this.dir, "mosquitto.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn(MOSQUITTO, ["-c", join(this.dir, "mosquitto.conf")], { stdio: ["ignore", "ignore", "pipe"] });
     proc.stderr!.on("data", (d: Buffer) => (this.log += d.toString()));
     this.proc = proc;
     proc.on("exit", () => {
