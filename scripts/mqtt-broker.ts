@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,6 +43,8 @@ export class Broker {
   /** Starts mosquitto; `persistence` keeps sessions and retained messages across restart(). */
   static async start(persistence = false): Promise<Broker> {
     const dir = await mkdtemp(join(tmpdir(), "printlog-mosquitto-"));
+    // Started as root, mosquitto drops to its own user, which must be able to save its database.
+    await chmod(dir, 0o777);
     const port = await freePort();
     const conf = [
       `listener ${port} 127.0.0.1`,

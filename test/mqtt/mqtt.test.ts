@@ -212,3 +212,44 @@ test("Home Assistant discovery: retained entity configs and a state topic from t
   assert.equal(last.last_job_status, "completed");
   assert.equal(last.progress, null);
 });
+
+test("jobs finished while the broker was down are published after a printlog restart too", async (t) => {
+  const { defaultConfig } = await import("../../src/config/config.js");
+  const { startPrintlog } = await import("../../src/main.js");
+  const { silentLogger } = await import("../../src/log.js");
+  const broker = await Broker.start(true);
+  t.after(() => broker.close());
+  const dir = await tempDir(t);
+  const start = async () => {
+    const c = defaultConfig();
+    c.server.host = "127.0.0.1";
+    c.server.port = 0;
+    c.server.dataDir = dir;
+    c.printer.device = "none";
+    applyIni(c, mqttSection(broker.port, "p6"), "test.cfg");
+    return startPrintlog(c, process.env["MQTT_DEBUG"] ? (await import("../../src/log.js")).createLogger((l) => console.error(l), "debug") : silentLogger);
+  };
+  const w = await Watcher.connect(broker.url, ["p6/printlog/last_job"], { clientId: "restart-watcher", clean: false });
+  t.after(() => w.close());
+  let app = await start();
+  const a = await app.store.startJob({ filename: "a.gcode", start_time: now() });
+  await app.store.finishJob(a.job_id, "completed", now(), {}, "test");
+  await w.until((all) => all.length === 1, "the first job");
+  await broker.down();
+  await w.until(() => !app.mqtt!.connected, "printlog to notice the broker is gone");
+  const b = await app.store.startJob({ filename: "b.gcode", start_time: now() });
+  await app.store.finishJob(b.job_id, "cancelled", now(), {}, "test");
+  // Stopped while a job runs: it is finished as server_exit, and that is pending as well.
+  const c = await app.store.startJob({ filename: "c.gcode", start_time: now() });
+  await app.stop("test restart");
+  await broker.up();
+  app = await start();
+  t.after(() => app.stop("test over"));
+  await w.until((all) => all.length >= 3, "the jobs finished during the outage", 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(w.messages.map((m) => [m.json.job.job_id, m.json.job.status]), [
+    [a.job_id, "completed"],
+    [b.job_id, "cancelled"],
+    [c.job_id, "server_exit"],
+  ]);
+});
