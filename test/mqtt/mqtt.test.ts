@@ -253,3 +253,41 @@ test("jobs finished while the broker was down are published after a printlog res
     [c.job_id, "server_exit"],
   ]);
 });
+
+test("hostile requests over MQTT: oversized, binary, batches and floods get answers or are dropped, never a crash", async (t) => {
+  const broker = await Broker.start();
+  t.after(() => broker.close());
+  const pl = await printlogOn(broker, "p7");
+  t.after(() => pl.close());
+  const w = await Watcher.connect(broker.url, ["p7/moonraker/api/response"]);
+  t.after(() => w.close());
+  await w.until(() => pl.app.mqtt!.subscribed, "printlog subscribed");
+  const req = "p7/moonraker/api/request";
+  await w.client.publishAsync(req, Buffer.alloc(2 * 1024 * 1024, 0x7b));
+  await w.until((all) => all.some((m) => m.json?.error?.code === -32600 && /larger than/.test(m.json.error.message)), "the oversized request refused");
+  await w.client.publishAsync(req, Buffer.from([0xff, 0xfe, 0x00, 0x80]));
+  await w.until((all) => all.some((m) => m.json?.error?.code === -32700), "binary garbage is a parse error");
+  await w.client.publishAsync(req, JSON.stringify([{ jsonrpc: "2.0", method: "server.history.totals", id: "b1" }, { jsonrpc: "2.0", method: "nope", id: "b2" }, 7]));
+  const batch = await w.until((all) => all.some((m) => Array.isArray(m.json)), "the batch answer");
+  const answers = batch.find((m) => Array.isArray(m.json))!.json;
+  assert.deepEqual(answers.map((a: any) => a.id), ["b1", "b2", null]);
+  assert.equal(answers[1].error.code, -32601);
+  assert.equal(answers[2].error.code, -32600);
+  await w.client.publishAsync(req, JSON.stringify({ jsonrpc: "2.0", method: "server.connection.identify", params: { client_name: "x", version: "1", type: "web", url: "u" }, id: "ident" }));
+  const ident = await w.until((all) => all.some((m) => m.json?.id === "ident"), "identify answered");
+  assert.equal(ident.find((m) => m.json?.id === "ident")!.json.error.code, 400);
+  // A flood: more requests than are queued (100); the excess is dropped, and printlog keeps
+  // answering afterwards.
+  await Promise.all(Array.from({ length: 400 }, (_, i) => w.client.publishAsync(req, JSON.stringify({ jsonrpc: "2.0", method: "server.history.list", params: { limit: 1 }, id: `f${i}` }))));
+  const flood = () => w.messages.filter((m) => String(m.json?.id).startsWith("f")).length;
+  await w.until(() => flood() >= 100, "the queued part of the flood answered", 30_000);
+  let settled = -1;
+  while (settled !== flood()) {
+    settled = flood();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(settled >= 100 && settled <= 400, `${settled} answers`);
+  await w.client.publishAsync(req, JSON.stringify({ jsonrpc: "2.0", method: "server.info", id: "after" }));
+  const after = await w.until((all) => all.some((m) => m.json?.id === "after"), "an answer after the flood", 30_000);
+  assert.equal(after.find((m) => m.json?.id === "after")!.json.result.moonraker_version.includes("printlog"), true);
+});

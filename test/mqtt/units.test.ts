@@ -147,3 +147,29 @@ test("printlog check-config validates [mqtt] and shows the broker", async (t) =>
   assert.equal(no.status, 2);
   assert.match(no.stderr + no.stdout, /mqtt\.default_qos.*'7'/);
 });
+
+test("status_interval coalesces notify_status_update per object, as Moonraker's status cache; others pass at once", async () => {
+  const { ApiTopics } = await import("../../src/mqtt/api-topics.js");
+  const { MethodTable } = await import("../../src/api/methods.js");
+  const { silentLogger } = await import("../../src/log.js");
+  const sent: { topic: string; payload: any }[] = [];
+  const api = new ApiTopics(new MethodTable(), { response: "r", notification: "n" }, 1, 0.3, (topic, payload) => sent.push({ topic, payload: JSON.parse(payload) }), silentLogger);
+  try {
+    api.notify("notify_status_update", [{ extruder: { temperature: 200 }, print_stats: { state: "printing" } }, 1.0]);
+    api.notify("notify_status_update", [{ extruder: { target: 210 } }, 1.2]);
+    api.notify("notify_status_update", [{ extruder: { temperature: 201 } }, 1.4]);
+    api.notify("notify_history_changed", [{ action: "added" }]);
+    assert.deepEqual(sent.map((s) => s.payload.method), ["notify_history_changed"]);
+    const until = Date.now() + 5000;
+    while (sent.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(sent[1]!.payload, {
+      jsonrpc: "2.0",
+      method: "notify_status_update",
+      params: [{ extruder: { temperature: 201, target: 210 }, print_stats: { state: "printing" } }, 1.4],
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(sent.length, 2, "nothing new, nothing sent");
+  } finally {
+    api.close();
+  }
+});
