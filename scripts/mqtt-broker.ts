@@ -40,12 +40,12 @@ export class Broker {
     readonly port: number,
   ) {}
 
-  /** Starts mosquitto; `persistence` keeps sessions and retained messages across restart(). */
-  static async start(persistence = false): Promise<Broker> {
+  /** Starts mosquitto; `persistence` keeps sessions and retained messages across down()/up(). */
+  static async start(persistence = false, port?: number): Promise<Broker> {
     const dir = await mkdtemp(join(tmpdir(), "printlog-mosquitto-"));
     // Started as root, mosquitto drops to its own user, which must be able to save its database.
     await chmod(dir, 0o777);
-    const port = await freePort();
+    port ??= await freePort();
     const conf = [
       `listener ${port} 127.0.0.1`,
       "allow_anonymous true",

@@ -93,7 +93,14 @@ export class MqttBridge {
       this.wasConnected = false;
       this.subscribed = false;
     });
-    this.client.on("error", (err) => o.logger.warn("mqtt.error", { error: err.message }));
+    // An unreachable broker or refused login repeats at every reconnect: logged when it changes
+    // and then once a minute, not every two seconds.
+    let lastError = { text: "", at: 0 };
+    this.client.on("error", (err) => {
+      if (err.message === lastError.text && Date.now() - lastError.at < 60_000) return;
+      lastError = { text: err.message, at: Date.now() };
+      o.logger.warn("mqtt.error", { broker: `${c.address}:${c.port}`, error: err.message, note: "retrying every 2 s" });
+    });
     if (this.api) {
       const api = this.api;
       this.unsubscribe.push(o.bus.subscribe((method, params) => api.notify(method, params)));

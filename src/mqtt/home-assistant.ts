@@ -76,7 +76,6 @@ export function discoveryMessages(prefix: string, instance: string, topics: Topi
     const config: Record<string, unknown> = {
       name: e.name,
       unique_id: `${node}_${e.key}`,
-      object_id: `${node}_${e.key}`,
       state_topic: topics.state,
       // No job running: numbers read 0 and texts read empty rather than the text "None".
       value_template: e.unit || e.stateClass ? `{{ value_json.${e.key} or 0 }}` : `{{ value_json.${e.key} or '' }}`,

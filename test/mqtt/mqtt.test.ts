@@ -291,3 +291,27 @@ test("hostile requests over MQTT: oversized, binary, batches and floods get answ
   const after = await w.until((all) => all.some((m) => m.json?.id === "after"), "an answer after the flood", 30_000);
   assert.equal(after.find((m) => m.json?.id === "after")!.json.result.moonraker_version.includes("printlog"), true);
 });
+
+test("no broker at start-up: printlog serves as usual, logs the problem sparingly, and connects when the broker appears", async (t) => {
+  const { freePort } = await import("../../scripts/mqtt-broker.js");
+  const { http } = await import("../helpers.js");
+  const port = await freePort();
+  const dir = await tempDir(t);
+  const cfg = join(dir, "printlog.cfg");
+  await writeFile(cfg, ["[server]", "host: 127.0.0.1", "port: 0", `data_dir: ${join(dir, "data")}`, "[printer]", "device: none", mqttSection(port, "late")].join("\n"));
+  const pl = await startCli(["serve", "--config", cfg]);
+  t.after(() => pl.stop("SIGKILL"));
+  const r = await http(`${pl.url}/server/history/totals`);
+  assert.equal(r.status, 200);
+  await pl.waitFor(/mqtt\.error .*ECONNREFUSED/);
+  await new Promise((r) => setTimeout(r, 5000)); // two more reconnect attempts
+  assert.equal(pl.output().match(/mqtt\.error/g)!.length, 1, "one line for a repeated error");
+  const broker = await Broker.start(false, port);
+  t.after(() => broker.close());
+  await pl.waitFor(/mqtt\.connected/, 20_000);
+  const w = await Watcher.connect(broker.url, ["late/moonraker/status"]);
+  t.after(() => w.close());
+  await w.until((all) => all.some((m) => m.json?.server === "online"), "online");
+  assert.equal(await pl.stop("SIGTERM"), 0);
+  await w.until((all) => all.at(-1)?.json?.server === "offline", "offline after a clean stop");
+});
