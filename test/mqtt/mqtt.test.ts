@@ -19,7 +19,7 @@ async function printlogOn(broker: Broker, instance: string, extra: string[] = []
 test("JSON-RPC over MQTT answers exactly as the WebSocket does, errors included", async (t) => {
   const broker = await Broker.start();
   t.after(() => broker.close());
-  const pl = await printlogOn(broker, "p1");
+  const pl = await printlogOn(broker, "p1", ["username: farm", "password: hunter2-secret"]);
   t.after(() => pl.close());
   const job = await pl.app.store.startJob({ filename: "cube.gcode", start_time: now() - 60 });
   await pl.app.store.finishJob(job.job_id, "completed", now(), { filament_used: 120 }, "test");
@@ -35,6 +35,7 @@ test("JSON-RPC over MQTT answers exactly as the WebSocket does, errors included"
     ["server.history.get_job", { uid: "zz" }],
     ["server.history.get_job", { uid: "00FFFF" }],
     ["server.sensors.list", undefined],
+    ["server.config", undefined],
     ["no.such.method", undefined],
   ];
   let id = 100;
@@ -55,6 +56,11 @@ test("JSON-RPC over MQTT answers exactly as the WebSocket does, errors included"
   const replies = await w.until((all) => all.some((m) => m.json?.id === 901), "the duplicate's answer");
   assert.ok(replies.find((m) => m.json?.id === 900)?.json.result, "first request answered");
   assert.equal(replies.find((m) => m.json?.id === 901)?.json.error?.code, -10000);
+  assert.ok(!w.messages.some((m) => m.text.includes("hunter2")), "the broker password is never served");
+  await w.client.publishAsync("p1/moonraker/api/request", JSON.stringify({ jsonrpc: "2.0", method: "server.history.reset_totals", id: 903 }));
+  const reset = await w.until((all) => all.some((m) => m.json?.id === 903), "the reset answer");
+  assert.equal(reset.find((m) => m.json?.id === 903)!.json.result.last_totals.total_jobs, 1);
+  assert.equal(pl.app.store.totals().job_totals.total_jobs, 0);
   // A deletion over MQTT is a real deletion.
   await w.client.publishAsync("p1/moonraker/api/request", JSON.stringify({ jsonrpc: "2.0", method: "server.history.delete_job", params: { uid: job.job_id }, id: 902 }));
   const del = await w.until((all) => all.some((m) => m.json?.id === 902), "the delete answer");
