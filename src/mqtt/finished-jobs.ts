@@ -27,10 +27,14 @@ function after(job: JobRecord, mark: PublishedMark): boolean {
  * finished job, so the retained topic has a value without replaying the whole history.
  */
 export function pendingJobs(jobs: readonly JobRecord[], mark: PublishedMark | null, backlog: number): { jobs: JobRecord[]; dropped: number } {
-  const finished = jobs.filter((j) => j.status !== "in_progress");
-  finished.sort((a, b) => finishTime(a) - finishTime(b) || (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : 0));
-  if (mark === null) return { jobs: finished.slice(-1), dropped: 0 };
-  const pending = finished.filter((j) => after(j, mark));
+  const order = (a: JobRecord, b: JobRecord) => finishTime(a) - finishTime(b) || (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : 0);
+  if (mark === null) {
+    let newest: JobRecord | null = null;
+    for (const j of jobs) if (j.status !== "in_progress" && (newest === null || order(j, newest) > 0)) newest = j;
+    return { jobs: newest ? [newest] : [], dropped: 0 };
+  }
+  // One pass over the history; only the (few) pending jobs are sorted.
+  const pending = jobs.filter((j) => j.status !== "in_progress" && after(j, mark)).sort(order);
   const dropped = Math.max(0, pending.length - backlog);
   return { jobs: pending.slice(dropped), dropped };
 }
