@@ -28,11 +28,17 @@ import { AUTO_PLACES } from "./serial/device.js";
 import { PrinterService } from "./printer/service.js";
 import { printerMethods } from "./api/printer-methods.js";
 import { hostStats } from "./printer/host-stats.js";
+import { NotificationBus } from "./api/notifications.js";
+import { loadMqttSetup, startMqtt } from "./mqtt/start.js";
+import type { MqttBridge } from "./mqtt/bridge.js";
 
 export interface Printlog {
   store: HistoryStore;
   server: RunningServer;
   hub: WebSocketHub;
+  /** Broadcast notifications: every transport (WebSocket, MQTT) listens here. */
+  bus: NotificationBus;
+  mqtt: MqttBridge | null;
   database: Database;
   table: MethodTable;
   recorder: Recorder | null;
@@ -53,6 +59,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   for (const w of config.warnings) logger.warn("config.warning", { detail: w });
   const sensorSetup = loadSensorConfig(config);
   for (const w of sensorSetup.warnings) logger.warn("config.warning", { detail: w });
+  const mqttSetup = loadMqttSetup(config);
   const store = await HistoryStore.open(dataDir, {
     logger: logger.child({ component: "history" }),
     checkpointInterval: config.history.checkpointInterval,
@@ -64,15 +71,18 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   let recorder: Recorder | null = null;
   const exists = makeExistence(config.printer.gcodeDir, (name) => recorder?.onCard(name) ?? false);
   const database = await Database.open(dataDir, { logger: logger.child({ component: "database" }) });
-  const web = createWebSurface({ config, dataDir, store, aux, access, apiKey, log: logRing, logger, warnings: sensorSetup.warnings, notify: (m, p) => hub?.notify(m, p) });
+  let hub: WebSocketHub | null = null;
+  // Broadcasts go through one bus: the WebSocket clients and MQTT get the same payloads.
+  const bus = new NotificationBus();
+  bus.subscribe((method, params) => hub?.notify(method, params));
+  const web = createWebSurface({ config, dataDir, store, aux, access, apiKey, log: logRing, logger, warnings: sensorSetup.warnings, notify: (m, p) => bus.notify(m, p) });
   const procStats = new ProcStats();
   const apiLogger = logger.child({ component: "api" });
-  let hub: WebSocketHub | null = null;
   let link: PrinterLink | null = null;
   const printer = new PrinterService({
     device: config.printer.device,
     store,
-    notify: (method, params) => hub?.notify(method, params),
+    notify: (method, params) => bus.notify(method, params),
     sendTo: (id, method, params) => hub?.notifyClient(id, method, params) ?? false,
     connected: (id) => hub?.clients.has(id) ?? false,
     send: config.printer.device === "none" ? null : (command) => link?.send(command) ?? Promise.resolve(false),
@@ -94,6 +104,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx), ...printerMethods(printer));
   const hosts = new HostCheck(config.auth.allowedHosts);
   hub = new WebSocketHub(table, access, hosts, apiLogger, { maxConnections: config.server.maxWebsocketConnections });
+  const mqtt = await startMqtt(mqttSetup, { dataDir, table, bus, store, exists, aux, logger });
   const app = createApp({
     table,
     access,
@@ -112,7 +123,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   statsTimer.unref();
 
   store.on("changed", ({ action, job }) => {
-    hub?.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
+    bus.notify("notify_history_changed", [{ action, job: presentJob(job, exists) }]);
   });
 
   if (config.printer.device !== "none") {
@@ -161,11 +172,12 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
         });
         logger.info("job.finished", { job_id: open.job_id, status: "server_exit", cause: reason });
       }
+      await mqtt?.stop();
       await server.close();
       web.close();
       await store.close();
       await database.close();
     })());
 
-  return { store, server, hub, table, recorder, printer, aux, database, apiKey, stop };
+  return { store, server, hub, bus, mqtt, table, recorder, printer, aux, database, apiKey, stop };
 }

@@ -195,7 +195,7 @@ const KEYS: Record<string, Record<string, Setter>> = {
 };
 
 /** Sections owned by other modules (validated there). */
-const FOREIGN_SECTION = /^(sensor \S+|serial_rule \S+|spoolman)$/;
+const FOREIGN_SECTION = /^(sensor \S+|serial_rule \S+|spoolman|mqtt)$/;
 
 export function applyIni(cfg: Config, text: string, file: string): Config {
   let sections: IniSection[];
