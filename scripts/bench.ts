@@ -17,7 +17,9 @@ import { formatJobId } from "../src/history/types.js";
 import { METADATA, fillJournal, makeHistory, makeHistoryV1 } from "./bench-data.js";
 import { silentLogger } from "../src/log.js";
 import { VirtualPrinter } from "./virtual-printer.js";
+import { benchMqtt } from "./bench-mqtt.js";
 import { CAPTURES } from "../test/protocol/captures.js";
+import { benchStatusUpdates } from "./bench-printer.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, "..", "..");
@@ -348,6 +350,13 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   log(`## Completion latency\n`);
   log(`From the virtual printer writing \`Done printing file\` to the pseudo-terminal until a WebSocket client receives \`notify_history_changed\` (action \`finished\`), ${rounds} jobs: median ${fmt(latencies[Math.floor(rounds / 2)]!, 1)} ms, max ${fmt(latencies[rounds - 1]!, 1)} ms (target ≤ 50 ms).\n`);
+
+  // ---- notify_status_update, 10 clients at 1 Hz ----
+  const su = await benchStatusUpdates(10, quick ? 120 : 600);
+  log(`## Live printer state\n`);
+  log(`notify_status_update to ${su.clients} clients subscribed to every object, at 1 Hz while printing, ${fmt(su.seconds)} simulated seconds in process (building the objects, each client's diff, the message text; socket writes excluded): ${fmt(su.cpuMsPerSecond, 3)} ms of CPU per second, i.e. ${fmt(su.cpuMsPerSecond / 10, 3)} % of one core here and about ${fmt(su.cpuMsPerSecond / 2, 2)} % of a Raspberry Pi 4 core at 5× slower (target ≤ 1 %). ${fmt(su.messages / su.seconds, 1)} messages/s, ${fmt(su.bytesPerMessage)} B each.\n`);
+
+  await benchMqtt(log, quick);
 
   // ---- verdicts ----
   const at = (n: number) => results.find((r) => r.n === n);

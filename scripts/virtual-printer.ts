@@ -1,24 +1,18 @@
 // A Marlin-family printer on a pseudo-terminal (socat PTY <-> this process), for end-to-end
 // tests, `npm run demo` and trying printlog without hardware. It prints what each firmware
 // prints (serial-protocol.md §1.2) for prints started, paused, resumed and cancelled from its
-// "screen", halts, resets and USB unplugs.
+// "screen", halts, resets and USB unplugs. Its Marlin 2 dialects behave as the real Marlin
+// 2.1.2.1 did (the addendum and its second round): `marlin2` is the *plain* build, `marlin2_host`
+// the *rich* one (host actions, SD autoreport, long names, M73).
 //   node dist/scripts/virtual-printer.js --link /tmp/printer --dialect marlin2 [--seconds 60]
-// then type: start <file> | pause | resume | cancel | halt | reset | unplug | plug | status
+// then type: start <file> | pause | resume | cancel | m524 | halt | reset | unplug | plug | status
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { VP_DIALECTS, fileList, firmwareLines, type VpDialect, type VpFile } from "./virtual-printer-text.js";
 
-export type VpDialect = "marlin2" | "marlin2_host" | "marlin1" | "prusa_mk3" | "buddy" | "rrf";
-export const VP_DIALECTS: VpDialect[] = ["marlin2", "marlin2_host", "marlin1", "prusa_mk3", "buddy", "rrf"];
-
-export interface VpFile {
-  sfn: string;
-  long: string;
-  size: number;
-  /** Filament the whole file extrudes, mm. */
-  filament: number;
-}
+export { VP_DIALECTS, type VpDialect, type VpFile } from "./virtual-printer-text.js";
 
 export interface VpOptions {
   link: string;
@@ -28,6 +22,13 @@ export interface VpOptions {
   printSeconds?: number;
   /** Marlin PRINTCOUNTER (M78 statistics). */
   printcounter?: boolean;
+  /** Marlin 2: the file's homing and heat-up (M109) after a start, seconds (default 1.5): the
+   *  position stands and `echo:busy: processing` comes every 2 s. */
+  heatSeconds?: number;
+  /** Marlin 2: the abort G-code (`G28XY`) a cancel runs first, seconds (7 s on the real one). */
+  abortSeconds?: number;
+  /** Marlin 2: how long a query waits in the command queue behind moves while printing, ms. */
+  queueDelayMs?: number;
 }
 
 export const DEFAULT_FILES: VpFile[] = [
@@ -47,6 +48,10 @@ interface Print {
   /** E at the last G92 E0 (a "layer change"). */
   eBase: number;
   raceNotPrinting: boolean;
+  /** Until when the file's heat-up holds the position (seconds since the epoch). */
+  heatUntil: number;
+  /** M1001 ran: the file stays open, its position standing, the job timer stopped. */
+  stuck: boolean;
 }
 
 export class VirtualPrinter {
@@ -67,6 +72,15 @@ export class VirtualPrinter {
   private autoreport: NodeJS.Timeout | null = null;
   private inbuf = "";
   private stats = { prints: 10, finished: 8, failed: 2, filamentMm: 123456 };
+  /** Commands waiting in the firmware's queue (answered later, or dropped by an abort). */
+  private queued = new Map<NodeJS.Timeout, string>();
+  /** The abort G-code is running: commands wait until it ends. */
+  private abortingUntil = 0;
+  private abortWaiting: string[] = [];
+  private busyTimer: NodeJS.Timeout | null = null;
+  /** Commands received while an earlier one was still unanswered: a host with two in flight. */
+  overlaps = 0;
+  private unanswered = 0;
   private prusaStatsCm = 54321;
 
   constructor(readonly opts: VpOptions) {
@@ -126,55 +140,63 @@ export class VirtualPrinter {
     while ((nl = this.inbuf.search(/[\r\n]/)) !== -1) {
       const line = this.inbuf.slice(0, nl).trim();
       this.inbuf = this.inbuf.slice(nl + 1);
-      if (line) this.command(line);
+      if (line) this.receive(line);
     }
+  }
+
+  private get marlin2(): boolean {
+    return this.dialect === "marlin2" || this.dialect === "marlin2_host";
+  }
+
+  /** Marlin 2 queues host commands behind the file's: while printing a query waits a moment;
+   *  while the abort G-code runs it waits until the abort ends (addendum, second round). */
+  private receive(line: string): void {
+    if (this.halted || this.muted) {
+      this.received.push(line);
+      return;
+    }
+    if (this.unanswered > 0) this.overlaps += 1;
+    this.unanswered += 1;
+    if (this.marlin2 && Date.now() < this.abortingUntil) {
+      this.abortWaiting.push(line);
+      return;
+    }
+    const p = this.print;
+    const delay = this.opts.queueDelayMs ?? (this.marlin2 ? 150 : 0);
+    if (this.marlin2 && p && !p.paused && !p.stuck && delay > 0) {
+      const t = setTimeout(() => {
+        this.queued.delete(t);
+        this.command(line);
+      }, delay);
+      this.queued.set(t, line);
+      return;
+    }
+    this.command(line);
+  }
+
+  /** `echo:busy: processing` every 2 s while the firmware is blocked (a heat-up, the abort). */
+  private keepAlive(until: number): void {
+    if (this.busyTimer) clearInterval(this.busyTimer);
+    this.busyTimer = setInterval(() => {
+      if (Date.now() / 1000 >= until || this.halted) {
+        if (this.busyTimer) clearInterval(this.busyTimer);
+        this.busyTimer = null;
+        return;
+      }
+      this.write("echo:busy: processing");
+    }, 2000);
+    this.busyTimer.unref();
   }
 
   // ---- the firmware's answers to host commands ----
-
-  private firmwareLines(): string[] {
-    switch (this.dialect) {
-      case "marlin2":
-      case "marlin2_host":
-        return [
-          "FIRMWARE_NAME:Marlin 2.1.2.1 (Nov 24 2026 10:00:00) SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin PROTOCOL_VERSION:1.0 MACHINE_TYPE:Virtual Printer EXTRUDER_COUNT:1 UUID:cede2a2f-41a2-4748-9b12-c55c62f367ff",
-          "Cap:SERIAL_XON_XOFF:0",
-          "Cap:EEPROM:1",
-          "Cap:AUTOREPORT_TEMP:1",
-          `Cap:AUTOREPORT_SD_STATUS:${this.dialect === "marlin2_host" ? 1 : 0}`,
-          "Cap:PROGRESS:0",
-          "Cap:PRINT_JOB:1",
-          `Cap:HOST_ACTION_COMMANDS:${this.dialect === "marlin2_host" ? 1 : 0}`,
-          "Cap:EXTENDED_M20:1",
-          "Cap:SDCARD:1",
-        ];
-      case "marlin1":
-        return ["FIRMWARE_NAME:Marlin V1; Sprinter/grbl mashup for gen6 FIRMWARE_URL:http://www.mendel-parts.com PROTOCOL_VERSION:1.0 MACHINE_TYPE:www.creality3d.cn EXTRUDER_COUNT:1 UUID:00000000-0000-0000-0000-000000000000"];
-      case "prusa_mk3":
-        return [
-          "FIRMWARE_NAME:Prusa-Firmware 3.13.3 based on Marlin FIRMWARE_URL:https://github.com/prusa3d/Prusa-Firmware PROTOCOL_VERSION:1.0 MACHINE_TYPE:Prusa i3 MK3S EXTRUDER_COUNT:1 UUID:00000000-0000-0000-0000-000000000000",
-          "Cap:AUTOREPORT_TEMP:1",
-          "Cap:AUTOREPORT_FANS:1",
-          "Cap:AUTOREPORT_POSITION:1",
-          "Cap:EXTENDED_M20:1",
-        ];
-      case "buddy":
-        return [
-          "FIRMWARE_NAME:Prusa-Firmware-Buddy 6.3.4 (Github) SOURCE_CODE_URL:https://github.com/prusa3d/Prusa-Firmware-Buddy PROTOCOL_VERSION:1.0 MACHINE_TYPE:Prusa-MK4 EXTRUDER_COUNT:1 UUID:cede2a2f-41a2-4748-9b12-c55c62f367ff",
-          "Cap:AUTOREPORT_TEMP:1",
-          "Cap:PROMPT_SUPPORT:1",
-          "Cap:AUTOREPORT_SD_STATUS:0",
-        ];
-      case "rrf":
-        return ["FIRMWARE_NAME: RepRapFirmware for Duet 3 Mini 5+ FIRMWARE_VERSION: 3.5.1 ELECTRONICS: Duet 3 Mini5plus WiFi FIRMWARE_DATE: 2024-04-19 14:40:46"];
-    }
-  }
 
   private progressLines(forCurrentFile = false): string[] {
     const p = this.print;
     const d = this.dialect;
     if (forCurrentFile && (d === "marlin2" || d === "marlin2_host")) {
-      return [p ? `Current file: ${p.file.sfn} ${p.file.long}` : "Current file: (no file)"];
+      // `M27 C` names the open file while printing and while paused; the long name only with
+      // LONG_FILENAME_HOST_SUPPORT, cut at 26 characters (MAX_VFAT_ENTRIES 2).
+      return [p ? `Current file: ${p.file.sfn}${d === "marlin2_host" ? " " + p.file.long.slice(0, 26) : ""}` : "Current file: (no file)"];
     }
     if (forCurrentFile && d === "buddy") return [p ? `Current file: /usb/${p.file.sfn}` : "Current file: (no file)"];
     if (!p) return [d === "rrf" ? "Not SD printing." : "Not SD printing"];
@@ -185,28 +207,14 @@ export class VirtualPrinter {
     const bytes = `SD printing byte ${Math.floor(p.pos)}/${p.file.size}`;
     if (p.paused) {
       if (d === "prusa_mk3") return ["SD print paused"];
-      if (d === "marlin2" || d === "marlin1" || d === "buddy") return ["Not SD printing"]; // P2
-      return [bytes]; // Marlin 2.1 with M25 keeps the position (addendum); RRF likewise here
+      if (d === "marlin1" || d === "buddy") return ["Not SD printing"]; // P2
+      return [bytes]; // Marlin 2.1.2.1 keeps the position standing while paused (second round); RRF likewise here
     }
     if (d === "prusa_mk3") {
       const mins = Math.floor((Date.now() / 1000 - p.startedAt) / 60);
       return [p.file.long, bytes, `${Math.floor(mins / 60)}:${mins % 60}`];
     }
     return [bytes];
-  }
-
-  private fileList(args: string): string[] {
-    const d = this.dialect;
-    const long = /L/.test(args);
-    const out = ["Begin file list"];
-    for (const f of this.files) {
-      if (d === "buddy") out.push(f.sfn);
-      else if (d === "prusa_mk3" && long) out.push(`${f.sfn} ${f.size} 0x5A3B1C2D "${f.long}"`);
-      else if (d === "rrf") out.push(f.long);
-      else out.push(`${f.sfn} ${f.size}${/T/.test(args) ? " 0x5A3B1C2D" : ""}${long ? " " + f.long : ""}`);
-    }
-    out.push("End file list");
-    return out;
   }
 
   /** A printer that has stopped answering (hung firmware, a wedged USB bridge). */
@@ -225,6 +233,7 @@ export class VirtualPrinter {
 
   private command(line: string): void {
     this.received.push(line);
+    this.unanswered = Math.max(0, this.unanswered - 1);
     if (this.halted || this.muted) return; // a killed or hung firmware answers nothing
     const m = /^(?:N\d+\s+)?([GMT]\d+)\s*(.*?)(?:\*\d+)?$/.exec(line);
     const code = m?.[1]?.toUpperCase() ?? "";
@@ -233,7 +242,7 @@ export class VirtualPrinter {
     const out: string[] = [];
     switch (code) {
       case "M115":
-        out.push(...this.firmwareLines());
+        out.push(...firmwareLines(this.dialect));
         break;
       case "M27": {
         const s = /S(\d+)/.exec(args);
@@ -248,24 +257,26 @@ export class VirtualPrinter {
         break;
       }
       case "M20":
-        out.push(...this.fileList(args));
+        out.push(...fileList(this.dialect, this.files, args));
         break;
       case "M78":
         if (this.dialect === "prusa_mk3") out.push(`STATS ${1234} min ${this.prusaStatsCm} cm.`);
         else if (this.opts.printcounter) {
+          // PRINTCOUNTER adds filament as the moves are planned: a running print counts already.
+          const live = this.print && !this.print.stuck ? this.print.extruded : 0;
           out.push(
             `Stats: Prints: ${this.stats.prints}, Finished: ${this.stats.finished}, Failed: ${this.stats.failed}`,
             "Stats: Total time: 3d 4h 5m 6s, Longest job: 0d 8h 0m 0s",
-            `Stats: Filament used: ${(this.stats.filamentMm / 1000).toFixed(2)}m`,
+            `Stats: Filament used: ${((this.stats.filamentMm + live) / 1000).toFixed(2)}m`,
           );
         } else out.push(`echo:Unknown command: "M78"`);
         break;
       case "M114": {
-        const e = this.print ? this.print.extruded - this.print.eBase : this.lastE;
+        const e = this.currentE();
         out.push(
           this.dialect === "prusa_mk3"
             ? `X:10.00 Y:20.00 Z:0.20 E:${e.toFixed(2)} Count X: 10.00 Y:20.00 Z:0.20 E:${e.toFixed(2)}`
-            : `X:10.00 Y:20.00 Z:0.20 E:${e.toFixed(2)} Count X:800 Y:1600 Z:80`,
+            : `X:${this.print ? ((this.print.pos % 2000) / 10).toFixed(2) : "10.00"} Y:20.00 Z:0.20 E:${e.toFixed(2)} Count X:800 Y:1600 Z:80`,
         );
         break;
       }
@@ -297,20 +308,31 @@ export class VirtualPrinter {
 
   // ---- the printer's screen ----
 
+  /** The logical E position: the print's, or what the last print left. */
+  private currentE(): number {
+    return this.print ? this.print.extruded - this.print.eBase : this.lastE;
+  }
+
   startPrint(name?: string): VpFile {
     const file = this.files.find((f) => f.sfn === name || f.long === name) ?? this.files[0]!;
+    if (this.print?.stuck) this.endPrint(); // a new selection closes the file M1001 left open
     if (this.print) throw new Error("already printing");
     const d = this.dialect;
     const lines: string[] = [];
     if (d === "marlin1") lines.push(`echo:enqueueing "M23 ${file.sfn.toLowerCase()}"`);
     if (d === "marlin2" || d === "marlin2_host" || d === "marlin1" || d === "prusa_mk3") lines.push(`echo:Now fresh file: ${file.sfn.toLowerCase()}`);
-    if (d === "marlin2" || d === "marlin2_host") lines.push(`File opened: ${file.sfn} Size: ${file.size}`, "File selected");
+    // The LCD path lower-cases the 8.3 name (second round); M20 and M27 C keep the card's spelling.
+    if (d === "marlin2" || d === "marlin2_host") lines.push(`File opened: ${file.sfn.toLowerCase()} Size: ${file.size}`, "File selected");
     if (d === "marlin1") lines.push(`File opened:${file.sfn.toLowerCase()} Size:${file.size}`, "File selected", `echo:enqueueing "M24"`);
     if (d === "prusa_mk3") lines.push(`File opened: /${file.long} Size: ${file.size}`, "File selected", `echo:enqueing "M23 ${file.sfn.toLowerCase()}"`, `echo:enqueing "M24"`);
     if (d === "marlin2_host") lines.push("//action:prompt_end", "//action:prompt_begin Resuming SD", "//action:prompt_button Dismiss", "//action:prompt_show", "//action:resume", `//action:notification ${file.long}`);
     if (d === "buddy") lines.push(`File opened: /usb/${file.sfn} Size:${file.size}`);
     if (this.opts.printcounter) this.stats.prints += 1;
     this.timing = { startedAt: Date.now() / 1000, endedAt: 0, pausedSeconds: 0, pausedAt: 0 };
+    // A real start G-code homes and heats before the first extrusion: the position stands a moment.
+    const heat = this.marlin2 ? (this.opts.heatSeconds ?? 1.5) : 0;
+    // Until the file's own G92 E0 runs, E is what the last print left (a real firmware keeps it).
+    const eBefore = this.marlin2 && heat > 0 ? this.lastE : 0;
     this.print = {
       file,
       pos: 0,
@@ -318,10 +340,15 @@ export class VirtualPrinter {
       startedAt: Date.now() / 1000,
       doneSent: false,
       extruded: 0,
-      eBase: 0,
+      eBase: -eBefore,
       raceNotPrinting: d === "prusa_mk3",
+      heatUntil: Date.now() / 1000 + heat,
+      stuck: false,
     };
+    // A screen start leaves a stale queue slot: an `ok` that answers nothing (second round).
+    if (this.marlin2) lines.push("ok");
     this.write(...lines);
+    if (heat > 0) this.keepAlive(Date.now() / 1000 + heat);
     this.run();
     return file;
   }
@@ -331,7 +358,9 @@ export class VirtualPrinter {
     const stepMs = 100;
     this.timer = setInterval(() => {
       const p = this.print;
-      if (!p || p.paused || this.halted) return; // a muted printer keeps printing
+      if (!p || p.paused || p.stuck || this.halted) return; // a muted printer keeps printing
+      if (Date.now() / 1000 < p.heatUntil) return; // M109: the position stands while heating
+      if (p.eBase < 0) p.eBase = 0; // the start G-code's G92 E0
       // printSeconds is the time for a file of up to 120 kB; larger files take longer.
       const seconds = (this.opts.printSeconds ?? 20) * Math.max(1, p.file.size / 120_000);
       const perStep = p.file.size / (seconds * (1000 / stepMs));
@@ -342,6 +371,18 @@ export class VirtualPrinter {
       // Prusa's PrusaSlicer profiles reset E at every layer change (§3.1); Cura-style files on
       // the others keep absolute E. Layers here: every 10 % of the file.
       if (this.dialect === "prusa_mk3" && Math.floor((p.pos / p.file.size) * 10) !== Math.floor((before / p.file.size) * 10)) p.eBase = p.extruded;
+      if (p.file.m1001At !== undefined && p.pos >= p.file.size * p.file.m1001At && !p.doneSent) {
+        // M1001 half-way (second round): `Done printing file`, the job timer stops, PRINTCOUNTER
+        // counts a finished print, and the file stays open with its position standing for ever.
+        p.doneSent = true;
+        p.stuck = true;
+        const secs = Math.round(Date.now() / 1000 - p.startedAt);
+        this.timing.endedAt = Date.now() / 1000;
+        this.stats.finished += this.opts.printcounter ? 1 : 0;
+        this.stats.filamentMm += p.extruded;
+        this.write(`echo:Print time: ${Math.floor(secs / 60)}m ${secs % 60}s`, "Done printing file");
+        return;
+      }
       if (p.pos >= p.file.size && !p.doneSent) {
         p.doneSent = true;
         // The position reaches the size a moment before `Done printing file` (addendum).
@@ -353,7 +394,7 @@ export class VirtualPrinter {
 
   private endPrint(): void {
     if (this.print) {
-      this.timing.endedAt = Date.now() / 1000;
+      if (!this.print.stuck) this.timing.endedAt = Date.now() / 1000;
       this.lastExtruded = this.print.extruded;
       this.lastE = this.print.extruded - this.print.eBase;
     }
@@ -378,7 +419,7 @@ export class VirtualPrinter {
 
   pause(): void {
     const p = this.print;
-    if (!p || p.paused) return;
+    if (!p || p.paused || p.stuck) return;
     p.paused = true;
     this.timing.pausedAt = Date.now() / 1000;
     const d = this.dialect;
@@ -400,16 +441,73 @@ export class VirtualPrinter {
     if (d === "buddy") this.write("// action:resume");
   }
 
+  /** An `M109` in the middle of the file (a temperature change): the position stands and
+   *  `echo:busy: processing` comes every 2 s until the heater is at temperature. */
+  heatMidPrint(seconds: number): void {
+    const p = this.print;
+    if (!p || p.paused || p.stuck) return;
+    p.heatUntil = Date.now() / 1000 + seconds;
+    this.keepAlive(p.heatUntil);
+  }
+
+  /** A cancel from the printer's screen. */
   cancel(): void {
+    this.stop("screen");
+  }
+
+  /** `M524` from another host (a port printlog does not see): no line at all on this one. */
+  hostCancel(): void {
+    this.stop("m524");
+  }
+
+  /** A firmware error (e.g. a failed probe) and the print stopped after it. */
+  errorStop(message: string): void {
+    if (!this.print) return;
+    this.write(`Error:${message}`);
+    this.stop("m524");
+  }
+
+  private stop(how: "screen" | "m524"): void {
     const p = this.print;
     if (!p) return;
     const d = this.dialect;
-    this.stats.failed += this.opts.printcounter ? 1 : 0;
+    // PRINTCOUNTER counts a screen abort as Finished (the job timer is stopped first) and an
+    // M524 cancel as Failed (second round); other firmwares count a cancel as failed.
+    if (this.opts.printcounter) {
+      if (this.marlin2 && how === "screen") this.stats.finished += 1;
+      else this.stats.failed += 1;
+    }
     this.stats.filamentMm += p.extruded;
     this.endPrint();
-    if (d === "marlin2_host") this.write("//action:cancel", "//action:prompt_begin UI Aborted", "//action:prompt_button Dismiss", "//action:prompt_show", "//action:notification Print Aborted");
+    if (this.marlin2) this.abort(how);
+    if (d === "marlin2_host" && how === "screen") this.write("//action:cancel", "//action:prompt_begin UI Aborted", "//action:prompt_button Dismiss", "//action:prompt_show", "//action:notification Print Aborted");
     if (d === "buddy") this.write("Done printing file"); // Buddy ≥6.3 prints it on abort too
     if (d === "rrf") this.write("Done printing file", `Cancelled printing file 0:/gcodes/${p.file.long}, print time was 0h 1m`);
+  }
+
+  /** Marlin 2's abort: the command queue is cleared (a query waiting in it is never answered),
+   *  the abort G-code (`G28XY`) runs with `busy: processing` every 2 s and holds every later
+   *  command, stray `ok`s come, and a stale position line follows the abort (second round). */
+  /** Queries the abort cleared from the queue (never answered). */
+  dropped: string[] = [];
+
+  private abort(how: "screen" | "m524"): void {
+    for (const [t, line] of this.queued) {
+      clearTimeout(t);
+      this.dropped.push(line);
+    }
+    this.unanswered = Math.max(0, this.unanswered - this.queued.size);
+    this.queued.clear();
+    const seconds = this.opts.abortSeconds ?? 7;
+    this.abortingUntil = Date.now() + seconds * 1000;
+    if (how === "screen") this.write("ok", "ok");
+    this.keepAlive(Date.now() / 1000 + seconds);
+    setTimeout(() => {
+      if (this.halted) return;
+      this.abortingUntil = 0;
+      this.write(`X:0.00 Y:0.00 Z:0.20 E:${this.currentE().toFixed(2)} Count X:0 Y:0 Z:80`);
+      for (const line of this.abortWaiting.splice(0)) this.command(line);
+    }, seconds * 1000).unref();
   }
 
   halt(): void {
@@ -427,6 +525,11 @@ export class VirtualPrinter {
   reset(): void {
     this.endPrint();
     this.halted = false;
+    this.abortingUntil = 0;
+    this.abortWaiting = [];
+    this.unanswered = 0;
+    for (const t of this.queued.keys()) clearTimeout(t);
+    this.queued.clear();
     if (this.autoreport) clearInterval(this.autoreport);
     this.autoreport = null;
     const banner = this.dialect === "prusa_mk3" ? ["start", " External Reset", "echo: 3.13.3-7094"] : ["start", "echo:External Reset", "Marlin 2.1.2.1", "echo:SD card ok"];
@@ -435,6 +538,8 @@ export class VirtualPrinter {
 
   close(): Promise<void> {
     this.endPrint();
+    if (this.busyTimer) clearInterval(this.busyTimer);
+    for (const t of this.queued.keys()) clearTimeout(t);
     if (this.autoreport) clearInterval(this.autoreport);
     return this.unplug();
   }
@@ -450,7 +555,7 @@ async function main(argv: string[]): Promise<void> {
   if (!VP_DIALECTS.includes(dialect)) throw new Error(`--dialect must be one of ${VP_DIALECTS.join(", ")}`);
   const vp = new VirtualPrinter({ link: get("link", "/tmp/printlog-printer"), dialect, printSeconds: Number(get("seconds", "60")), printcounter: argv.includes("--printcounter") });
   await vp.plug();
-  process.stdout.write(`virtual ${dialect} printer on ${vp.opts.link}; commands: start [file] | pause | resume | cancel | halt | reset | unplug | plug | status | quit\n`);
+  process.stdout.write(`virtual ${dialect} printer on ${vp.opts.link}; commands: start [file] | pause | resume | cancel | m524 | halt | reset | unplug | plug | status | quit\n`);
   const rl = createInterface({ input: process.stdin });
   for await (const line of rl) {
     const [cmd, ...rest] = line.trim().split(/\s+/);
@@ -459,6 +564,7 @@ async function main(argv: string[]): Promise<void> {
       else if (cmd === "pause") vp.pause();
       else if (cmd === "resume") vp.resume();
       else if (cmd === "cancel") vp.cancel();
+      else if (cmd === "m524") vp.hostCancel();
       else if (cmd === "halt") vp.halt();
       else if (cmd === "reset") vp.reset();
       else if (cmd === "unplug") await vp.unplug();

@@ -1,18 +1,24 @@
 // The recorder: feeds every line from the printer link through the parser and the job reducer,
 // carries out the reducer's effects on the history store in order, and runs the poll schedule.
-// It decides nothing itself; the rules live in reducer.ts.
+// It decides nothing itself; the rules live in reducer.ts. It holds a job's finish back a
+// moment for the closing filament reading, so "finished" goes out once with the final values.
 
 import type { HistoryStore } from "../history/store.js";
-import type { FinishStatus, JobRecord } from "../history/types.js";
+import type { JobRecord } from "../history/types.js";
 import type { Logger } from "../log.js";
 import { parseLine } from "../protocol/parse.js";
 import type { PrinterEvent } from "../protocol/events.js";
 import { dueCommands, newPollMemory, setupCommands, type PollMemory, type PollSettings } from "../serial/poll-plan.js";
 import type { LineSource } from "../serial/link.js";
-import { readGcodeMetadata } from "../files/slicer-metadata.js";
-import { resolveInside } from "../files/gcode-dir.js";
+import { closedFromRecord } from "./adopt.js";
+import { localFileFor, type LocalFile } from "./local-name.js";
 import { initialRecorderState, reduce, rememberClosedId } from "./reducer.js";
 import type { Effect, RecorderInput, RecorderState, ReducerOptions } from "./types.js";
+
+/** How long a finish waits for the closing filament reading before it goes out anyway. */
+const CLOSING_HOLD_MS = 3000;
+
+type FinishEffect = Extract<Effect, { kind: "finish" }>;
 
 export interface RecorderOptions extends ReducerOptions, PollSettings {
   gcodeDir: string | null;
@@ -34,7 +40,9 @@ export class Recorder {
   private ticker: NodeJS.Timeout | null = null;
   private recent: string[] = [];
   private currentJobId: string | null = null;
-  private handshake = { attempts: 0, sentAt: 0 };
+  /** `banner`: the printer printed its start banner at this baud, so no baud fallback. */
+  private handshake = { attempts: 0, sentAt: 0, banner: false };
+  private held: { effect: FinishEffect; timer: NodeJS.Timeout; waiting: number } | null = null;
   private lineHooks: LineHook[] = [];
   private stopped = false;
 
@@ -54,23 +62,7 @@ export class Recorder {
   /** A job printlog was recording when it last stopped may still be printing: remember it. */
   private adoptFromHistory(): void {
     const last: JobRecord | undefined = this.store.jobs[this.store.jobs.length - 1];
-    if (!last || !ADOPTABLE.has(last.status)) return;
-    const size = typeof last.metadata["size"] === "number" ? (last.metadata["size"] as number) : null;
-    const endedAt = last.end_time ?? last.last_checkpoint ?? last.start_time + last.total_duration;
-    this.state.lastClosed = {
-      jobId: last.job_id,
-      filename: last.filename,
-      sfn: last.printer_file,
-      size,
-      pos: size !== null && last.progress !== null ? Math.floor(last.progress * size * 0.98) : 0,
-      endedAt,
-      status: last.status as FinishStatus | "interrupted",
-      reopenUntil: endedAt + 7 * 24 * 3600,
-      filament: { source: (last.filament_source as "m78" | "m114" | null) ?? null, used: last.filament_used, eLast: null, m78Start: null },
-      startedAt: last.start_time,
-      pausedTotal: Math.max(0, last.total_duration - last.print_duration),
-      prusaStatsStart: null,
-    };
+    if (last && ADOPTABLE.has(last.status)) this.state.lastClosed = closedFromRecord(last);
   }
 
   onLine(line: string, time: number): void {
@@ -90,12 +82,18 @@ export class Recorder {
     if (ev.type === "firmware") {
       this.logger.info("printer.identified", { firmware: ev.name, dialect: ev.dialect, machine: ev.machine });
       this.handshake.attempts = 0;
+      // Marlin and its Prusa forks send stray `ok`s (a screen start or abort) and answer an
+      // unknown command with `Unknown command`: there an `ok` counts only after the answer.
+      this.link.strictAnswers = ["marlin2", "marlin1", "prusa_mk3", "prusa_buddy"].includes(ev.dialect);
     }
     if (ev.type === "boot") {
+      // The firmware restarted: nothing sent before will be answered, and it is at this baud
+      // (it just printed its banner here), so identify it at once — no baud fallback.
       this.logger.warn("printer.reset", { note: "the printer printed its start banner" });
       this.poll = newPollMemory();
-      this.handshake = { attempts: 0, sentAt: time };
-      setTimeout(() => void this.send("M115"), 1500).unref();
+      this.link.abandonPending();
+      this.handshake = { attempts: 1, sentAt: time, banner: true };
+      void this.send("M115");
     }
     if (ev.type === "ok" && !this.poll.handshakeDone && this.state.firmware !== null) {
       this.poll.handshakeDone = true;
@@ -120,9 +118,36 @@ export class Recorder {
       void this.send(effect.command);
       return;
     }
+    if (this.held) {
+      if (effect.kind === "amend_filament" && effect.jobId === null) {
+        // A closing reading: the finish goes out with the last one.
+        this.held.effect.fields = { ...this.held.effect.fields, filament_used: effect.filament_used, filament_source: effect.source };
+        if (--this.held.waiting <= 0) this.releaseHeld();
+        return;
+      }
+      this.releaseHeld(); // keep the order of effects
+    }
+    if (effect.kind === "finish" && effect.closingReadings > 0 && this.link.isOpen && !this.stopped) {
+      this.held = { effect, timer: setTimeout(() => this.releaseHeld(), CLOSING_HOLD_MS), waiting: effect.closingReadings };
+      this.held.timer.unref();
+      return;
+    }
+    this.chainEffect(effect);
+  }
+
+  private chainEffect(effect: Exclude<Effect, { kind: "query" }>): void {
     this.chain = this.chain.then(() => this.apply(effect)).catch((err) => {
       this.logger.error("recorder.store_failed", { effect: effect.kind, error: (err as Error).message });
     });
+  }
+
+  /** Lets a held finish go out (its closing reading came, or the wait is over). */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.held = null;
+    this.chainEffect(held.effect);
   }
 
   private logTransition(event: string, fields: Record<string, unknown>): void {
@@ -133,26 +158,29 @@ export class Recorder {
     const id = this.currentJobId;
     switch (e.kind) {
       case "start": {
-        const local = await this.localMetadata(e.filename, e.sfn);
+        const local = await this.localFile(e.filename, e.sfn, typeof e.metadata["size"] === "number" ? (e.metadata["size"] as number) : null);
+        const filename = local?.name ?? e.filename;
         const job = await this.store.startJob({
-          filename: e.filename,
+          filename,
           start_time: e.time,
-          metadata: { ...e.metadata, ...local },
+          metadata: { ...e.metadata, ...local?.metadata },
           printer_file: e.sfn,
           cause: e.cause,
         });
         this.currentJobId = job.job_id;
-        this.logTransition("job.started", { job_id: job.job_id, filename: e.filename, cause: e.cause });
+        this.logTransition("job.started", { job_id: job.job_id, filename, cause: e.cause });
         return;
       }
       case "update":
         if (!id) return;
         if (e.fields.filename) {
-          const local = await this.localMetadata(e.fields.filename, null);
           const job = this.store.getJob(id);
-          const metadata = local && job ? { ...job.metadata, ...local } : undefined;
-          await this.store.updateJob(id, e.time, { ...e.fields, ...(metadata ? { metadata } : {}) }, undefined, true);
-          this.logger.info("job.renamed", { job_id: id, filename: e.fields.filename });
+          const size = job && typeof job.metadata["size"] === "number" ? (job.metadata["size"] as number) : null;
+          const local = await this.localFile(e.fields.filename, e.fields.printer_file ?? job?.printer_file ?? null, size);
+          const metadata = local && job ? { ...job.metadata, ...local.metadata } : undefined;
+          const filename = local?.name ?? e.fields.filename;
+          await this.store.updateJob(id, e.time, { ...e.fields, filename, ...(metadata ? { metadata } : {}) }, undefined, true);
+          this.logger.info("job.renamed", { job_id: id, filename });
           return;
         }
         await this.store.updateJob(id, e.time, e.fields, undefined, e.fields.start_time !== undefined);
@@ -188,10 +216,26 @@ export class Recorder {
       case "amend_filament": {
         const target = e.jobId ?? this.lastFinishedId();
         if (!target) return;
+        const before = this.store.getJob(target);
+        if (before && before.filament_used === e.filament_used && before.filament_source === e.source) return;
         await this.store.amendFilament(target, e.filament_used, e.source);
         this.logger.info("job.filament_amended", { job_id: target, filament_used: e.filament_used, source: e.source });
+        // A value that changes after "finished" went out is notified again, so clients show it.
+        const job = this.store.getJob(target);
+        if (job && job.status !== "in_progress") this.store.emit("changed", { action: "finished", job });
         return;
       }
+      case "drop": {
+        if (!id) return;
+        this.currentJobId = null;
+        await this.store.deleteJob(id);
+        this.logTransition("job.dropped", { job_id: id, cause: e.reason });
+        return;
+      }
+      case "note":
+        if (!id) return;
+        await this.store.updateJob(id, e.time, {}, { time: e.time, event: e.event, detail: e.detail }, true);
+        return;
     }
   }
 
@@ -200,18 +244,8 @@ export class Recorder {
     return jobs.length > 0 ? jobs[jobs.length - 1]!.job_id : null;
   }
 
-  /** Size, mtime and slicer metadata when the file is in the configured G-code directory. */
-  private async localMetadata(filename: string, sfn: string | null): Promise<Record<string, unknown>> {
-    const dir = this.opts.gcodeDir;
-    if (!dir) return {};
-    for (const name of [filename, sfn]) {
-      if (!name) continue;
-      const path = resolveInside(dir, name);
-      if (!path) continue;
-      const meta = await readGcodeMetadata(path).catch(() => null);
-      if (meta) return meta;
-    }
-    return {};
+  private localFile(filename: string, sfn: string | null, size: number | null): Promise<LocalFile | null> {
+    return this.opts.gcodeDir ? localFileFor(this.opts.gcodeDir, filename, sfn, size) : Promise.resolve(null);
   }
 
   private async send(command: string): Promise<boolean> {
@@ -224,7 +258,7 @@ export class Recorder {
 
   private onOpen(): void {
     this.poll = newPollMemory();
-    this.handshake = { attempts: 1, sentAt: this.now() };
+    this.handshake = { attempts: 1, sentAt: this.now(), banner: false };
     this.input({ type: "link_up" }, this.now());
     void this.send("M115");
   }
@@ -236,9 +270,9 @@ export class Recorder {
     if (!this.link.isOpen) return;
     if (!this.poll.handshakeDone) {
       if (now - this.handshake.sentAt >= this.opts.handshakeSeconds) {
-        if (this.handshake.attempts >= 3) {
+        if (this.handshake.attempts >= 3 && !this.handshake.banner) {
           this.logger.warn("printer.no_answer", { note: "no answer to M115; trying the next baud rate" });
-          this.handshake = { attempts: 0, sentAt: now };
+          this.handshake = { attempts: 0, sentAt: now, banner: false };
           this.link.nextBaud();
           return;
         }
@@ -265,6 +299,7 @@ export class Recorder {
   /** Stops polling; an open job is left for the caller to finish (server_exit). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.releaseHeld();
     if (this.ticker) clearInterval(this.ticker);
     await this.link.stop();
     await this.chain;

@@ -46,6 +46,8 @@ class ReplaySource extends EventEmitter<PrinterLinkEvents> implements LineSource
   }
   nextBaud(): void {}
   reconnect(): void {}
+  abandonPending(): void {}
+  strictAnswers = false;
 }
 
 export interface ReplaySummary {
@@ -81,7 +83,13 @@ export async function replayLog(
       recorder.input({ type: "tick" }, clock);
       lastTick = clock;
     }
-    if (!entry.received) continue;
+    if (!entry.received) {
+      // What the host sent is evidence too: M23/M24/M25/M524/M112 select, start or resume,
+      // pause, cancel and halt; M26 S0 while paused is OctoPrint's SD cancel (live recording
+      // never sees another host's commands).
+      if (/^(?:N\d+\s+)?M(?:23|24|25|26|524|112)\b/i.test(entry.text)) recorder.input({ type: "host_sent", command: entry.text }, clock);
+      continue;
+    }
     received += 1;
     recorder.onLine(entry.text, clock);
     if (received % 2000 === 0) await recorder.settled();

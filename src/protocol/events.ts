@@ -30,7 +30,7 @@ export type PrinterEvent =
   | { type: "error"; kind: ErrorKind; message: string }
   | { type: "busy"; reason: string }
   | { type: "temperature"; temps: Record<string, number> }
-  | { type: "position"; e: number | null; eCount: number | null }
+  | { type: "position"; e: number | null; eCount: number | null; xyz?: string }
   | { type: "stats_counts"; prints: number; finished: number; failed: number }
   | { type: "stats_filament"; mm: number }
   | { type: "prusa_stats"; minutes: number; mm: number }

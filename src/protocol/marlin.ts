@@ -40,7 +40,11 @@ export function parsePosition(line: string): PrinterEvent | null {
   const e = /\bE0?:\s*(-?\d+(?:\.\d+)?)/.exec(logical);
   const counts = countAt === -1 ? "" : line.slice(countAt);
   const ec = /\bE:\s*(-?\d+(?:\.\d+)?)/.exec(counts);
-  return { type: "position", e: e ? Number(e[1]) : null, eCount: ec ? Number(ec[1]) : null };
+  // X/Y/Z tell a moving toolhead from a standing one (a pause on plain Marlin prints nothing).
+  const xyz = /\bX:\s*(-?[\d.]+)\s+Y:\s*(-?[\d.]+)\s+Z:\s*(-?[\d.]+)/.exec(logical);
+  const ev: PrinterEvent = { type: "position", e: e ? Number(e[1]) : null, eCount: ec ? Number(ec[1]) : null };
+  if (xyz) ev.xyz = `${xyz[1]} ${xyz[2]} ${xyz[3]}`;
+  return ev;
 }
 
 /** `1h 2m 3s`, `7m 19s`, `153d 23h 16m 42s`, `1y 2d …` (Marlin duration_t). */

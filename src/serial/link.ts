@@ -29,10 +29,31 @@ interface Pending {
   resolve: (ok: boolean) => void;
 }
 
+/** The lines that answer a query, before its `ok`. A screen start or abort makes Marlin send
+ *  `ok`s that answer nothing (a stale queue slot, second round): an `ok` completes a query only
+ *  once its answer came, so a stray one never lets a second command go out while one is pending.
+ *  Commands not listed complete at their `ok`. */
+const ANSWERS: [RegExp, RegExp][] = [
+  [/^M78\b/, /^(Stats:|STATS\s)/],
+  [/^M114\b/, /^X:\s*-?\d/],
+  [/^M27(\s+C)?$/, /^(SD printing byte|Not SD printing|Current file:|SD print paused|Not currently playing|Done printing file)/],
+  [/^M115\b/, /FIRMWARE_NAME:/],
+  [/^M20\b/, /^End file list/],
+];
+/** A firmware that does not know the command answers that instead. */
+const REFUSED = /(Unknown command|Unknown M code|not supported|^Error:|^echo:\s*Error|No media|No SD card|SD init fail|volume\.init failed)/i;
+
+export function answerShape(command: string): RegExp | null {
+  for (const [cmd, answer] of ANSWERS) if (cmd.test(command)) return answer;
+  return null;
+}
+
 export interface PrinterLinkEvents {
   line: [line: string, time: number];
   open: [path: string, baud: number];
   close: [reason: string];
+  /** A command was written to the printer (its answer follows, up to its `ok`). */
+  write: [command: string];
 }
 
 /** Where printer lines come from and M-codes go: the serial port, or a replayed log. */
@@ -46,6 +67,11 @@ export interface LineSource {
   send(command: string): Promise<boolean>;
   nextBaud(): void;
   reconnect(reason: string): void;
+  /** The printer restarted: nothing sent before will be answered. */
+  abandonPending(): void;
+  /** Whether an `ok` completes a query only after its answer (Marlin-family firmwares, which
+   *  answer an unknown command with `Unknown command`; others may answer with a bare `ok`). */
+  strictAnswers: boolean;
 }
 
 export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements LineSource {
@@ -54,10 +80,11 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
   private retryMs: number;
   private retryTimer: NodeJS.Timeout | null = null;
   private queue: Pending[] = [];
-  private inflight: (Pending & { timer: NodeJS.Timeout }) | null = null;
+  private inflight: (Pending & { timer: NodeJS.Timeout; shape: RegExp | null; answered: boolean }) | null = null;
   private baudIndex = 0;
   private lastWaitLog = "";
   path: string | null = null;
+  strictAnswers = false;
   lastLineAt = 0;
 
   constructor(private readonly opts: LinkOptions) {
@@ -138,9 +165,12 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     this.lastLineAt = t;
     const line = raw.replace(/\r/g, "");
     const trimmed = line.trim();
-    if (this.inflight) {
+    const inflight = this.inflight;
+    if (inflight) {
+      if (!inflight.answered && inflight.shape && (inflight.shape.test(trimmed.replace(/^ok\s+/, "")) || REFUSED.test(trimmed))) inflight.answered = true;
       if (trimmed === "ok" || trimmed.startsWith("ok ") || trimmed.startsWith("ok:")) {
-        this.complete(true);
+        if (inflight.answered || !inflight.shape) this.complete(true);
+        else this.opts.logger.debug("serial.stray_ok", { waiting_for: inflight.command });
       } else if (/^(echo:)?\s*busy:/.test(trimmed)) {
         this.armTimer(); // the firmware is alive and working: give the command more time
       }
@@ -186,8 +216,11 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     if (this.inflight || !this.port?.isOpen) return;
     const next = this.queue.shift();
     if (!next) return;
-    this.inflight = { ...next, timer: setTimeout(() => undefined, 0) };
+    // M115's answer is needed whatever the firmware; the others only where stray oks are known.
+    const shape = this.strictAnswers || /^M115\b/.test(next.command) ? answerShape(next.command) : null;
+    this.inflight = { ...next, timer: setTimeout(() => undefined, 0), shape, answered: false };
     this.armTimer();
+    this.emit("write", next.command);
     this.port.write(next.command + "\n", (err) => {
       if (err) this.opts.logger.warn("serial.write_failed", { command: next.command, error: err.message });
     });
@@ -209,6 +242,10 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
       this.inflight = null;
     }
     for (const p of this.queue.splice(0)) p.resolve(false);
+  }
+
+  abandonPending(): void {
+    this.failAll();
   }
 
   /** Moves to the next configured baud rate (the handshake got no answer) and reconnects. */

@@ -27,6 +27,8 @@ export function setupCommands(state: RecorderState, settings: PollSettings): str
   if (state.caps["AUTOREPORT_TEMP"]) out.push("M155 S10");
   if (state.caps["AUTOREPORT_SD_STATUS"]) out.push(`M27 S${Math.max(1, Math.round(settings.printingSeconds))}`);
   out.push("M78");
+  // The extruder's position while idle: the next job's E baseline (see job/filament.ts).
+  out.push("M114");
   // M20 walks the card; only while nothing prints (open question 9).
   if (!state.job) out.push(state.caps["EXTENDED_M20"] || state.dialect === "prusa_mk3" ? "M20 L T" : "M20");
   return out;
@@ -44,7 +46,9 @@ export function dueCommands(state: RecorderState, mem: PollMemory, settings: Pol
   const watching = state.job !== null || state.selected !== null || state.pendingDone !== null || state.lastClosed !== null;
   if (!mem.autoreportSd) due("M27", watching ? settings.printingSeconds : settings.idleSeconds);
   if (state.job) {
-    if (state.job.filament.source !== "m78") due("M114", settings.positionSeconds);
+    // M114 alongside M78: a screen abort loses the M78 answer, and a standing toolhead is
+    // part of how a pause shows on plain Marlin (second round).
+    due("M114", settings.positionSeconds);
     if (state.stats) due("M78", settings.statsSeconds);
   }
   return out;

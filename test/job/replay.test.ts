@@ -92,3 +92,88 @@ test("printlog replay of a log ending mid-print leaves the job interrupted; a mi
   const usage = spawnSync(process.execPath, [CLI, "replay"], { encoding: "utf8" });
   assert.equal(usage.status, 2);
 });
+
+/** An OctoPrint serial.log of a plain Marlin 2.1.2.1 with what the host sent: a host-started
+ *  print paused, resumed and cancelled by the host; a print stopped after a firmware error; an
+ *  older firmware's pause seen as `Not SD printing` and the same byte later; a host's M112. */
+function hostLog(t0: number): string {
+  const lines: string[] = [];
+  const at = (dt: number, dir: "Recv" | "Send", s: string) => lines.push(octo(t0 + dt, dir, s));
+  at(0, "Send", "M115");
+  at(0.1, "Recv", "FIRMWARE_NAME:Marlin 2.1.2.1 (x) SOURCE_CODE_URL:github.com/MarlinFirmware/Marlin");
+  at(0.2, "Recv", "ok");
+  // A: the host selects (M23), starts 65 s later (M24), pauses (M25), resumes (M24), cancels (M524).
+  at(10, "Send", "N10 M23 part.gco*33");
+  at(10.1, "Recv", "File opened: PART.GCO Size: 10000");
+  at(10.2, "Recv", "File selected");
+  at(10.3, "Recv", "ok");
+  at(75, "Send", "M24");
+  for (let i = 1; i <= 4; i++) at(75 + 2 * i, "Recv", `SD printing byte ${i * 1000}/10000`);
+  at(84, "Send", "M25");
+  at(90, "Recv", "SD printing byte 4000/10000");
+  at(114, "Send", "M24");
+  at(116, "Recv", "SD printing byte 5000/10000");
+  at(118, "Recv", "SD printing byte 6000/10000");
+  at(119, "Send", "M524");
+  at(119.1, "Recv", "ok");
+  // B: a screen start, an error, then the print stops.
+  at(200, "Recv", "File opened: qb.gco Size: 9000");
+  at(200.1, "Recv", "File selected");
+  at(202, "Recv", "SD printing byte 1000/9000");
+  at(204, "Recv", "SD printing byte 2000/9000");
+  at(205, "Recv", "Error:Probing Failed");
+  for (let i = 0; i < 4; i++) at(206 + 2 * i, "Recv", "Not SD printing");
+  // C: `Not SD printing` for a minute, then the same file carries on from the same byte.
+  at(300, "Recv", "File opened: c.gco Size: 8000");
+  at(300.1, "Recv", "File selected");
+  for (let i = 1; i <= 3; i++) at(300 + 2 * i, "Recv", `SD printing byte ${i * 1000}/8000`);
+  for (let i = 0; i < 4; i++) at(308 + 2 * i, "Recv", "Not SD printing");
+  for (let i = 3; i <= 8; i++) at(360 + 2 * (i - 3), "Recv", `SD printing byte ${i * 1000}/8000`);
+  at(371, "Recv", "Done printing file");
+  // D: the host's emergency stop.
+  at(400, "Recv", "File opened: d.gco Size: 8000");
+  at(400.1, "Recv", "File selected");
+  at(402, "Recv", "SD printing byte 1000/8000");
+  at(404, "Recv", "SD printing byte 2000/8000");
+  at(405, "Send", "M112");
+  // E: OctoPrint's SD cancel: pause, then rewind.
+  at(500, "Recv", "start");
+  at(501, "Recv", "File opened: e.gco Size: 8000");
+  at(501.1, "Recv", "File selected");
+  at(503, "Recv", "SD printing byte 1000/8000");
+  at(505, "Recv", "SD printing byte 2000/8000");
+  at(506, "Send", "M25");
+  at(507, "Send", "M26 S0");
+  return lines.join("\n") + "\n";
+}
+
+test("printlog replay uses what the host sent (M23/M24/M25/M524/M112), a carry-on from the same byte is a pause, an error's text once", async (t) => {
+  const dir = await tempDir(t);
+  const log = join(dir, "serial.log");
+  const t0 = 1_767_100_000;
+  await writeFile(log, hostLog(t0));
+  const data = join(dir, "data");
+  const r = spawnSync(process.execPath, [CLI, "replay", log, "--data-dir", data], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const jobs = JSON.parse(spawnSync(process.execPath, [CLI, "list", "--json", "--data-dir", data], { encoding: "utf8" }).stdout).jobs.reverse();
+  assert.equal(jobs.length, 5, JSON.stringify(jobs.map((j: any) => [j.filename, j.status])));
+  const [a, b, c, d, e] = jobs;
+  // A: dated at the host's M24, not at its M23 65 s earlier; the M25..M24 gap is a pause.
+  assert.equal(a.filename, "PART.GCO");
+  assert.equal(a.status, "cancelled");
+  assert.ok(Math.abs(a.start_time - (t0 + 75)) < 0.01, `start ${a.start_time - t0}`);
+  assert.ok(Math.abs(a.total_duration - 44) < 0.01, `total ${a.total_duration}`);
+  assert.ok(Math.abs(a.print_duration - 14) < 0.01, `print ${a.print_duration}`);
+  // B: error, the text once.
+  assert.equal(b.status, "error");
+  assert.equal(b.printlog?.error_message ?? b.error_message, "Probing Failed");
+  // C: one job; the minute of `Not SD printing` before the same byte went on is a pause.
+  assert.equal(c.status, "completed");
+  assert.ok(Math.abs(c.total_duration - 71) < 0.01, `total ${c.total_duration}`);
+  assert.ok(Math.abs(c.print_duration - 17) < 0.01, `print ${c.print_duration}`);
+  // D: the host's M112 is a halt.
+  assert.equal(d.status, "klippy_shutdown");
+  // E: M25 then M26 S0 is OctoPrint's SD cancel.
+  assert.equal(e.status, "cancelled");
+  assert.ok(Math.abs(e.end_time - (t0 + 507)) < 0.01, `end ${e.end_time - t0}`);
+});

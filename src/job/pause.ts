@@ -1,0 +1,56 @@
+// Pauses: announced ones (//action:pause, `SD print paused`, an enqueued or host-sent M25) and the
+// ones plain Marlin 2.1.2.1 does not announce at all (second round: the SD position and the
+// toolhead stand still and no `echo:busy:` keep-alive comes, i.e. the queue is empty).
+
+import { BUSY_QUIET_S, PAUSE_STAND_S, fieldsOf, type Reduction } from "./reduction.js";
+
+export function pause(r: Reduction, reason: string, at = r.now, inferred = false): void {
+  const job = r.s.job;
+  if (!job || job.paused) return;
+  job.paused = true;
+  job.pausedAt = Math.min(at, r.now);
+  job.pauseInferred = inferred;
+  // An inferred pause starts from a standing position: any rise past it is printing again.
+  job.pausePos = inferred ? job.pos : null;
+  job.notPrinting = null;
+  r.emit({ kind: "pause", time: job.pausedAt, fields: fieldsOf(job, r.now), reason });
+}
+
+export function resume(r: Reduction, reason: string): void {
+  const job = r.s.job;
+  if (!job || !job.paused) return;
+  job.pausedTotal += job.pausedAt !== null ? Math.max(0, r.now - job.pausedAt) : 0;
+  job.paused = false;
+  job.pausedAt = null;
+  job.pausePos = null;
+  job.pauseInferred = false;
+  job.notPrinting = null;
+  r.emit({ kind: "resume", time: r.now, fields: fieldsOf(job, r.now), reason });
+}
+
+/** An SD position report while paused: a rise past the paused position means printing again.
+ *  After an announced M25 queued moves can still advance it a little (addendum), so only a rise
+ *  past the first position seen while paused counts, and not in the first 2 s. */
+export function progressWhilePaused(r: Reduction, pos: number): void {
+  const job = r.s.job;
+  if (!job || !job.paused) return;
+  if (job.pauseInferred) {
+    if (job.pausePos !== null && pos > job.pausePos) resume(r, `the SD position is rising again (${job.pausePos} -> ${pos})`);
+    return;
+  }
+  if (job.pausePos === null || pos < job.pausePos) job.pausePos = pos;
+  else if (pos > job.pausePos && r.now - (job.pausedAt ?? r.now) >= 2) resume(r, "the SD position is rising again");
+}
+
+/** On each tick: plain Marlin 2 shows a pause only as a standing position with the queue idle.
+ *  A heat-up (M109) or a long move also stands the position, but sends `busy: processing`
+ *  every 2 s. Dated from the last sign of printing (a rise or a toolhead move). */
+export function inferPause(r: Reduction): void {
+  const s = r.s;
+  const job = s.job;
+  if (!job || job.paused || job.tentative || s.dialect !== "marlin2" || job.pos <= 0 || job.notPrinting) return;
+  if (job.size !== null && job.pos >= job.size) return; // the last moves run after the file is read (addendum)
+  const lastSign = Math.max(job.posAt, job.xyzAt, s.lastBusyAt);
+  if (job.standing < 2 || r.now - lastSign < PAUSE_STAND_S || r.now - s.lastBusyAt < BUSY_QUIET_S) return;
+  pause(r, `the SD position has stood at ${job.pos} for ${(r.now - lastSign).toFixed(0)} s with the printer idle (no keep-alive): paused from the screen`, lastSign, true);
+}

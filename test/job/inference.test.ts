@@ -1,0 +1,150 @@
+// The job reducer on event sequences the real Marlin 2.1.2.1 produced (serial-protocol.md,
+// "Second round"): rules that are hard to reach end to end, each as a table of timed events.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initialRecorderState, reduce } from "../../src/job/reducer.js";
+import type { Effect, RecorderInput, RecorderState } from "../../src/job/types.js";
+import { parseLine } from "../../src/protocol/parse.js";
+
+type Step = [at: number, input: string | RecorderInput];
+
+function run(steps: Step[], s: RecorderState = initialRecorderState()): { s: RecorderState; effects: Effect[] } {
+  s.dialect = s.dialect === "unknown" ? "marlin2" : s.dialect;
+  const effects: Effect[] = [];
+  for (const [at, input] of steps) {
+    const ev = typeof input === "string" ? parseLine(input, { dialect: s.dialect, inFileList: s.inFileList }) : input;
+    effects.push(...reduce(s, ev, at).effects);
+  }
+  return { s, effects };
+}
+
+const tick: RecorderInput = { type: "tick" };
+const finishOf = (effects: Effect[]) => effects.find((e): e is Extract<Effect, { kind: "finish" }> => e.kind === "finish");
+
+test("a heat-up (busy keep-alive) with the position standing is not a pause; the same standing without keep-alive is", () => {
+  const steps: Step[] = [
+    [0, "File opened: long.gco Size: 100000"],
+    [0.1, "File selected"],
+    [2, "SD printing byte 1000/100000"],
+    [3, "SD printing byte 2000/100000"],
+  ];
+  // M109 mid-print: the position stands 10 s, `busy: processing` every 2 s.
+  for (let t = 4; t <= 14; t++) {
+    steps.push([t, "SD printing byte 2000/100000"]);
+    if (t % 2 === 0) steps.push([t + 0.1, "echo:busy: processing"]);
+    steps.push([t + 0.2, tick]);
+  }
+  const heat = run(steps);
+  assert.equal(heat.s.job?.paused, false, "a heat-up is printing");
+  // Then the queue empties: no keep-alive, the position stands -> a pause dated at the last sign.
+  const more: Step[] = [];
+  for (let t = 15; t <= 22; t++) more.push([t, "SD printing byte 2000/100000"], [t + 0.2, tick]);
+  const { effects, s } = run(more, heat.s);
+  assert.equal(s.job?.paused, true);
+  const p = effects.find((e) => e.kind === "pause");
+  assert.ok(p && p.time >= 14 && p.time <= 15, `paused at ${p?.time}`);
+});
+
+test("a screen start that never prints (no rise, no SD report, no keep-alive) is dropped, not recorded", () => {
+  const { effects, s } = run([
+    [0, "File opened: x.gco Size: 5000"],
+    [0.1, "File selected"],
+    ...Array.from({ length: 100 }, (_, i): Step => [1 + i, tick]),
+  ]);
+  assert.ok(effects.some((e) => e.kind === "start"));
+  assert.ok(effects.some((e) => e.kind === "drop"));
+  assert.equal(s.job, null);
+});
+
+test("PRINTCOUNTER: the M78 lost in the abort's cleared queue -> filament from M114, never 0", () => {
+  const { effects } = run([
+    [0, "File opened: a.gco Size: 10000"],
+    [0.1, "File selected"],
+    [1, "X:0.00 Y:0.00 Z:0.20 E:500.00 Count X:0 Y:0 Z:0"], // what the last print left: the baseline
+    [2, "Stats: Filament used: 100.00m"],
+    [3, "SD printing byte 1000/10000"],
+    [4, "X:1.00 Y:0.00 Z:0.20 E:40.00 Count X:0 Y:0 Z:0"], // G92 E0 ran; 40 mm since
+    [5, "SD printing byte 2000/10000"],
+    [6, "X:2.00 Y:0.00 Z:0.20 E:90.00 Count X:0 Y:0 Z:0"],
+    [7, "//action:cancel"],
+  ]);
+  const f = finishOf(effects)!;
+  assert.equal(f.status, "cancelled");
+  assert.equal(f.fields.filament_source, "m114");
+  assert.ok(Math.abs(f.fields.filament_used - 90) < 1e-9, `${f.fields.filament_used}`);
+});
+
+test("PRINTCOUNTER: Finished +1 after `Not SD printing` short of the end is a cancel (a screen abort counts as Finished)", () => {
+  const { effects } = run([
+    [0, "File opened: a.gco Size: 10000"],
+    [0.1, "File selected"],
+    [1, "Stats: Prints: 5, Finished: 3, Failed: 1"],
+    [2, "SD printing byte 1000/10000"],
+    [3, "SD printing byte 2000/10000"],
+    [10, "Not SD printing"],
+    [11, "Stats: Prints: 5, Finished: 4, Failed: 1"],
+  ]);
+  const f = finishOf(effects)!;
+  assert.equal(f.status, "cancelled");
+  assert.equal(f.time, 3, "dated at the last rise");
+});
+
+test("after `Done printing file` a standing position keeps the job finished; a rise re-opens it", () => {
+  const base: Step[] = [
+    [0, "File opened: a.gco Size: 10000"],
+    [0.1, "File selected"],
+    [2, "SD printing byte 4000/10000"],
+    [3, "SD printing byte 5000/10000"],
+    [4, "Done printing file"],
+    [5, "SD printing byte 5100/10000"],
+    [6, "SD printing byte 5100/10000"],
+    [60, "SD printing byte 5100/10000"],
+  ];
+  const standing = run(base);
+  assert.equal(standing.s.job, null);
+  assert.ok(!standing.effects.some((e) => e.kind === "reopen"));
+  const rising = run([[61, "SD printing byte 6000/10000"]], standing.s);
+  assert.ok(rising.effects.some((e) => e.kind === "reopen"));
+});
+
+test("a position behind the last known one after a restart is a new print, not the old job", () => {
+  const s = initialRecorderState();
+  s.dialect = "marlin2";
+  s.lastClosed = {
+    jobId: "000001", filename: "a.gco", sfn: "A.GCO", size: 10000, pos: 3000, endedAt: 100, status: "server_exit",
+    reopenUntil: 1e12, posAfter: null, byStrikes: false, closingUntil: 0, startedAt: 50, pausedTotal: 0, prusaStatsStart: null,
+    filament: { source: null, used: 0, eUsed: 0, eLast: null, eSeen: false, m78Start: null, m78Used: null, adoptedUsed: null },
+  };
+  const { effects } = run([[126, "SD printing byte 500/10000"], [127, "SD printing byte 900/10000"]], s);
+  assert.ok(!effects.some((e) => e.kind === "reopen"));
+  assert.ok(effects.some((e) => e.kind === "start"));
+});
+
+test("a restarted printlog continues the filament from the M78 baseline noted with the job", () => {
+  const s = initialRecorderState();
+  s.dialect = "marlin2";
+  s.lastClosed = {
+    jobId: "000001", filename: "a.gco", sfn: "A.GCO", size: 10000, pos: 3000, endedAt: 100, status: "interrupted",
+    reopenUntil: 1e12, posAfter: null, byStrikes: false, closingUntil: 0, startedAt: 50, pausedTotal: 0, prusaStatsStart: null,
+    filament: { source: "m78", used: 70, eUsed: 0, eLast: null, eSeen: false, m78Start: 100_000, m78Used: 70, adoptedUsed: 70 },
+  };
+  run([[130, "SD printing byte 5000/10000"], [131, "Stats: Filament used: 100.13m"]], s);
+  assert.equal(s.job?.filament.used, 130);
+});
+
+test("a screen start cancelled in its heat-up (queries held, keep-alives only) is a cancelled job; one with no sign of running is dropped", () => {
+  const heat: Step[] = [
+    [0, "File opened: x.gco Size: 5000"],
+    [0.1, "File selected"],
+    [2, "echo:busy: processing"],
+    [4, "echo:busy: processing"],
+    ...[10, 12, 14, 16].map((t): Step => [t, "Not SD printing"]),
+  ];
+  const cancelled = run(heat);
+  assert.equal(finishOf(cancelled.effects)?.status, "cancelled");
+  assert.ok(!cancelled.effects.some((e) => e.kind === "drop"));
+  const never = run(heat.filter(([, l]) => l !== "echo:busy: processing"));
+  assert.ok(never.effects.some((e) => e.kind === "drop"));
+  assert.equal(finishOf(never.effects), undefined);
+});
