@@ -25,6 +25,10 @@ export function resume(r: Reduction, reason: string): void {
   job.pausePos = null;
   job.pauseInferred = false;
   job.notPrinting = null;
+  // The resume is the last sign of printing: the standing reports of the pause are no evidence
+  // of a new one (the position may rise a moment after the resume is announced).
+  job.standing = 0;
+  job.posAt = Math.max(job.posAt, r.now);
   r.emit({ kind: "resume", time: r.now, fields: fieldsOf(job, r.now), reason });
 }
 
