@@ -7,20 +7,35 @@
 #   sudo deploy/install.sh --uninstall --purge   ... and delete data and configuration too
 #   deploy/install.sh --root /tmp/scratch  write everything under a scratch root (for testing;
 #                                          touches nothing outside it, starts nothing)
+#   sudo deploy/install.sh --instance mk3 --port 7126   one of several printers: printlog@mk3 with
+#                                          /etc/printlog/mk3.cfg and /var/lib/printlog/mk3
+#                                          (--uninstall --instance mk3 [--purge] removes it)
 set -euo pipefail
 
 ROOT=/
 MODE=install
 PURGE=0
+INSTANCE=""
+PORT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) ROOT="${2:?--root needs a directory}"; shift 2 ;;
     --uninstall) MODE=uninstall; shift ;;
     --purge) PURGE=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --instance) INSTANCE="${2:?--instance needs a name}"; shift 2 ;;
+    --port) PORT="${2:?--port needs a number}"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+
+if [ -n "$INSTANCE" ] && ! [[ "$INSTANCE" =~ ^[A-Za-z0-9_-]{1,32}$ ]]; then
+  echo "install.sh: --instance: letters, digits, _ and - only (it names the unit, config and MQTT topics)" >&2; exit 2
+fi
+if [ -n "$PORT" ] && ! [[ "$PORT" =~ ^[0-9]{1,5}$ && "$PORT" -ge 1 && "$PORT" -le 65535 ]]; then
+  echo "install.sh: --port: expected 1-65535, got $PORT" >&2; exit 2
+fi
+[ -n "$PORT" ] && [ -z "$INSTANCE" ] && { echo "install.sh: --port goes with --instance" >&2; exit 2; }
 
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 R="${ROOT%/}"
@@ -28,6 +43,7 @@ APP="$R/opt/printlog"
 DATA="$R/var/lib/printlog"
 ETC="$R/etc/printlog"
 UNIT="$R/etc/systemd/system/printlog.service"
+TEMPLATE="$R/etc/systemd/system/printlog@.service"
 RULE="$R/etc/udev/rules.d/99-printlog.rules"
 LIVE=0
 [ "$R" = "" ] && LIVE=1
@@ -66,6 +82,9 @@ install() {
   [ -d "$APP" ] && mv "$APP" "$APP.old"
   mv "$APP.new" "$APP"
   rm -rf "$APP.old"
+  cp "$SRC/deploy/printlog@.service" "$TEMPLATE"
+  chmod 0644 "$TEMPLATE"
+  [ -n "$INSTANCE" ] && { install_instance; return; }
   # Configuration: installed once, never overwritten.
   if [ ! -f "$ETC/printlog.cfg" ]; then
     cp "$SRC/deploy/printlog.cfg.example" "$ETC/printlog.cfg"
@@ -89,11 +108,47 @@ install() {
   fi
 }
 
+# One of several printers: its own config (port, instance_name) and data directory, unit printlog@NAME.
+install_instance() {
+  local cfg="$ETC/$INSTANCE.cfg"
+  mkdir -p "$DATA/$INSTANCE"
+  if [ ! -f "$cfg" ]; then
+    sed -e "s|^port: 7125|port: ${PORT:-7125}|" -e "s|^data_dir: /var/lib/printlog|data_dir: /var/lib/printlog/$INSTANCE|" \
+      -e "s|^#instance_name: .*|#instance_name: $INSTANCE|" "$SRC/deploy/printlog.cfg.example" > "$cfg"
+    say "wrote $cfg (set [printer] device to this printer's /dev/serial/by-id/... path, then: systemctl restart printlog@$INSTANCE)"
+  else
+    say "kept the existing $cfg"
+  fi
+  chmod 0644 "$cfg"
+  chmod 0750 "$DATA" "$DATA/$INSTANCE"
+  if [ "$LIVE" = 1 ]; then
+    chown printlog:printlog "$DATA"
+    chown -R printlog:printlog "$DATA/$INSTANCE"
+    systemctl daemon-reload
+    systemctl enable "printlog@$INSTANCE.service" >/dev/null
+    systemctl restart "printlog@$INSTANCE.service"
+    say "installed and started printlog@$INSTANCE; logs: journalctl -u printlog@$INSTANCE -f"
+  else
+    say "installed printlog@$INSTANCE under $ROOT (nothing started)"
+  fi
+}
+
+uninstall_instance() {
+  [ "$LIVE" = 1 ] && { systemctl disable --now "printlog@$INSTANCE.service" 2>/dev/null || true; }
+  if [ "$PURGE" = 1 ]; then
+    rm -rf "$DATA/$INSTANCE" "$ETC/$INSTANCE.cfg"
+    say "removed printlog@$INSTANCE, its data and its configuration"
+  else
+    say "stopped printlog@$INSTANCE; kept $DATA/$INSTANCE and $ETC/$INSTANCE.cfg (use --purge to delete them)"
+  fi
+}
+
 uninstall() {
+  [ -n "$INSTANCE" ] && { uninstall_instance; return; }
   if [ "$LIVE" = 1 ]; then
     systemctl disable --now printlog.service 2>/dev/null || true
   fi
-  rm -f "$UNIT" "$RULE"
+  rm -f "$UNIT" "$TEMPLATE" "$RULE"
   rm -rf "$APP"
   if [ "$PURGE" = 1 ]; then
     rm -rf "$DATA" "$ETC"

@@ -3,6 +3,7 @@
 
 import { BlockList, isIP } from "node:net";
 import { timingSafeEqual } from "node:crypto";
+import { originMatches, parseOriginPattern, type OriginPattern } from "./host-patterns.js";
 
 export const DEFAULT_TRUSTED = [
   "127.0.0.0/8",
@@ -39,7 +40,7 @@ export function parseTrusted(entries: readonly string[]): BlockList {
 
 export class AccessPolicy {
   private readonly trusted: BlockList;
-  private readonly corsPatterns: RegExp[];
+  private readonly corsPatterns: OriginPattern[];
 
   constructor(
     trustedClients: readonly string[],
@@ -47,7 +48,7 @@ export class AccessPolicy {
     readonly corsDomains: readonly string[],
   ) {
     this.trusted = parseTrusted(trustedClients);
-    this.corsPatterns = corsDomains.map(corsPattern);
+    this.corsPatterns = corsDomains.map(parseOriginPattern);
   }
 
   isTrusted(ip: string): boolean {
@@ -76,15 +77,25 @@ export class AccessPolicy {
     } catch {
       return false;
     }
-    if (this.corsPatterns.some((re) => re.test(origin) || re.test(url.host) || re.test(url.hostname))) return true;
+    if (this.corsPatterns.some((p) => originMatches(p, origin))) return true;
     // Moonraker: once any domain is configured, origins on trusted hosts are allowed too.
     const host = url.hostname.replace(/^\[|\]$/g, "");
     return this.corsDomains.length > 0 && isIP(host) !== 0 && this.isTrusted(host);
   }
-}
 
-/** `*.local` -> /^.*\.local$/; a pattern with a scheme matches the whole origin, else the host. */
-export function corsPattern(domain: string): RegExp {
-  const escaped = domain.trim().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${escaped}$`, "i");
+  /**
+   * Whether a browser page at `origin` may change state here: the page is served by this very
+   * host (its origin's host is the request's Host, which the Host check has vetted), or its origin
+   * is allowed cross-origin. A request without an Origin header does not come from a web page's
+   * script or form in any current browser, so it is not a cross-site request.
+   */
+  pageMayWrite(origin: string | undefined, host: string | undefined): boolean {
+    if (origin === undefined) return true;
+    try {
+      if (host && new URL(origin).host.toLowerCase() === host.trim().toLowerCase()) return true;
+    } catch {
+      return false;
+    }
+    return this.originAllowed(origin);
+  }
 }

@@ -2,6 +2,7 @@
 // may arrive as query strings, JSON body values or JSON-RPC params, and convert the same way.
 
 import { badRequest } from "./errors.js";
+import { JsonLimitError, nestedDeeperThan, parseJsonLimited } from "./json-limits.js";
 
 export type ArgValue = unknown;
 const MISSING = Symbol("missing");
@@ -13,13 +14,13 @@ function pyTypeName(kind: "int" | "float" | "str" | "bool"): string {
   return `<class '${kind}'>`;
 }
 
+/** The value for an error message: short, and safe for any value (never walks a deep one). */
 function describe(v: unknown): string {
-  if (typeof v === "string") return v;
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
+  if (typeof v === "string") return v.length > 200 ? `${v.slice(0, 200)}…` : v;
+  if (typeof v !== "object" || v === null) return String(v);
+  if (nestedDeeperThan(v, 8)) return Array.isArray(v) ? "a deeply nested array" : "a deeply nested object";
+  const text = JSON.stringify(v);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 export function toInt(v: unknown): number | null {
@@ -29,6 +30,13 @@ export function toInt(v: unknown): number | null {
     const n = Number.parseInt(v.trim(), 10);
     return Number.isSafeInteger(n) ? n : null;
   }
+  return null;
+}
+
+/** Whole numbers only: a JSON integer or an integer string ("7"), never 1.5, true or "1e3". */
+export function toStrictInt(v: unknown): number | null {
+  if (typeof v === "number") return Number.isSafeInteger(v) ? v : null;
+  if (typeof v === "string") return toInt(v);
   return null;
 }
 
@@ -78,6 +86,10 @@ export class Args {
   int(key: string, def: number | typeof MISSING = MISSING): number {
     return this.get(key, "int", toInt, def);
   }
+  /** Like int(), but refuses fractions and booleans instead of truncating them. */
+  strictInt(key: string, def: number | typeof MISSING = MISSING): number {
+    return this.get(key, "int", toStrictInt, def);
+  }
   float(key: string, def: number | typeof MISSING = MISSING): number {
     return this.get(key, "float", toFloat, def);
   }
@@ -114,9 +126,10 @@ function convertHinted(key: string, hint: string, value: string): unknown {
     }
     case "json":
       try {
-        return JSON.parse(value);
-      } catch {
-        throw badRequest(`Unable to convert argument [${key}] to json: value received: ${value}`);
+        return parseJsonLimited(value);
+      } catch (e) {
+        if (e instanceof JsonLimitError) throw badRequest(`Argument [${key}]: ${e.message}`);
+        throw badRequest(`Unable to convert argument [${key}] to json: value received: ${value.slice(0, 200)}`);
       }
     case "str":
       return value;

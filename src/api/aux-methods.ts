@@ -73,7 +73,7 @@ export function auxMethods(aux: AuxService, now: () => number = () => Date.now()
         const raw = args.any("spool_id", null);
         let id: number | null = null;
         if (raw !== null) {
-          id = args.int("spool_id");
+          id = args.strictInt("spool_id");
           if (id < 0 || id > 2 ** 31) throw badRequest(`spool_id must be a positive whole number, got ${JSON.stringify(raw)}`);
         }
         await aux.setActiveSpool(id, now());

@@ -8,7 +8,10 @@ export type ApiErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "payload_too_large"
+  | "answer_too_large"
+  | "too_many_connections"
   | "storage_unavailable"
+  | "klippy_unavailable"
   | "internal";
 
 const HTTP_STATUS: Record<ApiErrorCode, number> = {
@@ -18,7 +21,11 @@ const HTTP_STATUS: Record<ApiErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  // The request asks for more than one answer may hold: the client can ask for less (limit/start).
+  answer_too_large: 400,
+  too_many_connections: 503,
   storage_unavailable: 503,
+  klippy_unavailable: 503,
   internal: 500,
 };
 
@@ -50,12 +57,27 @@ export class ApiError extends Error {
 export const badRequest = (message: string): ApiError => new ApiError("bad_request", message);
 export const notFound = (message: string): ApiError => new ApiError("not_found", message);
 
+/** File-system errors a client's path can cause: its fault or a plain miss, never a 500. */
+const FS_ERRORS: Record<string, [ApiErrorCode, string]> = {
+  ENOENT: ["not_found", "Not found"],
+  ENOTDIR: ["not_found", "Not found (a path component is not a directory)"],
+  ELOOP: ["not_found", "Not found (too many symbolic links)"],
+  EISDIR: ["bad_request", "Path is a directory"],
+  ENAMETOOLONG: ["bad_request", "Path too long"],
+  ERR_INVALID_ARG_VALUE: ["bad_request", "Invalid path"],
+};
+
 /** Wraps anything thrown by a handler into an ApiError without leaking internals. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const e = err as { code?: string; message?: string };
   if (e?.code === "storage_failed") {
     return new ApiError("storage_unavailable", e.message ?? "storage unavailable", { cause: err });
+  }
+  const fs = e?.code !== undefined ? FS_ERRORS[e.code] : undefined;
+  if (fs) return new ApiError(fs[0], fs[1], { cause: err });
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new ApiError("bad_request", "Request nested too deeply", { cause: err });
   }
   return new ApiError("internal", `Internal error: ${e?.message ?? String(err)}`, { cause: err });
 }

@@ -1,8 +1,11 @@
 // server.history.*: Moonraker's history endpoints, quirks included (Part 2 §8-22 of the
 // reference): list order by job_id, limit <= 0 = all, strict before/since, uids echoed as sent.
+// Pages read only their bodies; `limit=0` streams (see streamed-result.ts).
 
 import type { HistoryStore } from "../history/store.js";
+import type { ListQuery } from "../history/job-view.js";
 import { parseJobId, type JobRecord } from "../history/types.js";
+import { StreamedList } from "./streamed-result.js";
 import type { Args } from "./args.js";
 import { ApiError, badRequest, notFound } from "./errors.js";
 import type { ApiMethod } from "./methods.js";
@@ -61,13 +64,7 @@ function requireUid(args: Args): { uid: string; num: number } {
   return { uid, num };
 }
 
-export interface ListQuery {
-  limit: number;
-  start: number;
-  before: number;
-  since: number;
-  order: "ASC" | "DESC";
-}
+export type { ListQuery };
 
 export function parseListQuery(args: Args): ListQuery {
   const before = args.float("before", -1);
@@ -79,36 +76,26 @@ export function parseListQuery(args: Args): ListQuery {
   return { limit, start, before, since, order };
 }
 
-/** Selects jobs as Moonraker's SQL does; walks only as far as the page needs. */
-export function selectJobs(jobs: readonly JobRecord[], q: ListQuery): JobRecord[] {
-  const matches = (j: JobRecord): boolean =>
-    (q.before === -1 || (j.end_time !== null && j.end_time < q.before)) && (q.since === -1 || j.start_time > q.since);
-  const paged = q.limit > 0;
-  const skip = paged ? Math.max(0, q.start) : 0;
-  const want = paged ? q.limit : Infinity;
-  const out: JobRecord[] = [];
-  let skipped = 0;
-  const n = jobs.length;
-  for (let k = 0; k < n && out.length < want; k++) {
-    const j = jobs[q.order === "DESC" ? n - 1 - k : k]!;
-    if (!matches(j)) continue;
-    if (skipped < skip) {
-      skipped += 1;
-      continue;
-    }
-    out.push(j);
-  }
-  return out;
-}
-
 export function historyMethods(store: HistoryStore, exists: FileExistence): ApiMethod[] {
   return [
     {
       rpc: "server.history.list",
       http: { verb: "GET", path: "/server/history/list" },
       handler: (args) => {
-        const jobs = selectJobs(store.jobs, parseListQuery(args)).map((j) => presentJob(j, exists));
-        return { count: jobs.length, jobs };
+        const q = parseListQuery(args);
+        const positions = store.select(q);
+        if (q.limit > 0) {
+          // A page: read just its bodies.
+          const jobs = positions.map((p) => presentJob(store.jobAt(p)!, exists));
+          return { count: jobs.length, jobs };
+        }
+        // Everything: streamed, each body read as it is written out. Job numbers, not
+        // positions, so jobs added or deleted meanwhile do not shift what is sent.
+        const nums = store.numbersOf(positions);
+        return new StreamedList(nums.length, nums.length, (i) => {
+          const job = store.byNumber(nums[i]!);
+          return job && presentJob(job, exists);
+        });
       },
     },
     {

@@ -1,46 +1,33 @@
 // The HTTP side: routes every method-table entry at its path and verb, plus POST /server/jsonrpc,
-// with Moonraker's envelope ({"result"} / {"error"}), auth, CORS, body caps and JSON 404/405s.
-// createApp() never opens a socket, so tests can also call app.request() in-process.
+// with Moonraker's envelope ({"result"} / {"error"}), the Host check, origin checks on writes,
+// CORS, auth, body caps and JSON 404/405s. createApp() never opens a socket (tests may call
+// app.request() in-process).
 
+import type { IncomingMessage } from "node:http";
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Args, parseQueryArgs, type ArgValue } from "./args.js";
 import { ApiError, badRequest, toApiError } from "./errors.js";
 import { dispatchJsonRpc } from "./jsonrpc.js";
+import { StreamedList } from "./streamed-result.js";
 import type { AccessPolicy } from "./access.js";
+import type { HostCheck } from "./host-check.js";
 import type { MethodTable } from "./methods.js";
+import { RefusalLog, shown } from "./refusal-log.js";
+import { discardBody, parseJsonObject, readBodyText } from "./request-body.js";
 import type { Logger } from "../log.js";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
-/** How much of an oversized body is read and discarded so the client sees the 413 instead of a
- *  connection reset; past this the connection is simply dropped. */
-const DRAIN_LIMIT = 16 * 1024 * 1024;
-
-async function drain(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
-  if (!body) return;
-  const reader = body.getReader();
-  let seen = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      seen += value.byteLength;
-      if (seen > limit) {
-        await reader.cancel();
-        return;
-      }
-    }
-  } catch {
-    // the client went away
-  }
-}
+export { MAX_BODY_BYTES } from "./request-body.js";
 const JSON_TYPE = "application/json; charset=UTF-8";
+const WRITE_VERBS = new Set(["POST", "PUT", "DELETE", "PATCH"]);
 
 export interface HttpDeps {
   table: MethodTable;
   access: AccessPolicy;
+  hosts: HostCheck;
   logger: Logger;
+  /** Accepts a one-time `?token=` in place of the API key (access.oneshot_token). */
+  oneshot?: { consume(token: string | null): boolean };
   /** Extra raw routes (e.g. file downloads) mounted before the JSON 404. */
   mount?: (app: Hono) => void;
 }
@@ -62,30 +49,71 @@ function clientIp(c: Context): string {
 }
 
 async function readJsonBody(c: Context): Promise<Record<string, ArgValue>> {
+  // Read whatever the type, so the 1 MiB cap holds for every body sent to the API.
+  const text = await readBodyText(c.req.raw.body, c.req.header("content-length"));
   const type = c.req.header("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) return {};
-  const text = await c.req.text();
   if (text.trim() === "") return {};
-  let body: unknown;
+  return parseJsonObject(text);
+}
+
+/** The path must decode (no malformed %-escapes, no NUL) before any route looks at it. */
+function checkPath(rawUrl: string): void {
+  const start = rawUrl.indexOf("/", rawUrl.indexOf("//") + 2);
+  const end = rawUrl.search(/[?#]/);
+  const path = rawUrl.slice(start, end === -1 ? undefined : end);
+  let decoded: string;
   try {
-    body = JSON.parse(text);
+    decoded = decodeURIComponent(path);
   } catch {
-    throw badRequest("Error parsing the JSON request body");
+    throw badRequest("Malformed percent-encoding in the request path");
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw badRequest("The JSON request body must be an object");
-  }
-  return body as Record<string, ArgValue>;
+  if (decoded.includes("\0")) throw badRequest("NUL byte in the request path");
 }
 
 export function createApp(deps: HttpDeps): Hono {
-  const { table, access, logger } = deps;
+  const { table, access, hosts, logger } = deps;
+  const refusals = new RefusalLog(logger);
   const app = new Hono();
 
   app.onError((err, c) => {
     const e = err instanceof ApiError ? err : toApiError(err);
     if (e.status >= 500) logger.error("http.error", { path: c.req.path, error: (err as Error).message });
-    return errorResponse(e);
+    // A body cut off at the cap cannot be reused for another request on this connection.
+    return e.code === "payload_too_large" ? jsonResponse(e.status, e.toHttpBody(), { Connection: "close" }) : errorResponse(e);
+  });
+
+  // One request at a time per connection: node hands pipelined requests over all at once, so
+  // one socket could otherwise run any number of heavy requests together. Answers go out in
+  // order anyway, so the next request waits for the one before it.
+  const inFlight = new WeakMap<object, Promise<void>>();
+  app.use("*", async (c, next) => {
+    const socket = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket;
+    if (!socket) return next();
+    const before = inFlight.get(socket);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    inFlight.set(socket, mine);
+    try {
+      await before;
+      await next();
+    } finally {
+      done();
+      if (inFlight.get(socket) === mine) inFlight.delete(socket);
+    }
+  });
+
+  // DNS rebinding: only this machine's own names (and configured ones) may be the Host.
+  app.use("*", async (c, next) => {
+    // The raw header: the adapter drops an empty Host, which must not pass as "no Host".
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const host = incoming ? incoming.headers.host : c.req.header("host");
+    if (!hosts.allowed(host)) {
+      refusals.warn("http.refused_host", { host: shown(host), ip: clientIp(c) });
+      return errorResponse(new ApiError("forbidden", `Host '${shown(host)}' is not a name of this machine (see [authorization] allowed_hosts)`));
+    }
+    checkPath(c.req.url);
+    await next();
   });
 
   // CORS: answer preflights and decorate responses for allowed origins only.
@@ -103,6 +131,8 @@ export function createApp(deps: HttpDeps): Hono {
             c.req.header("access-control-request-headers") ?? "Origin, Accept, Content-Type, X-Requested-With, X-CRSF-Token, Authorization, X-Access-Token, X-Api-Key",
           "Access-Control-Allow-Credentials": "true",
           "Access-Control-Max-Age": "600",
+          // Chrome's Private Network Access preflight, answered for allowed origins as Moonraker does.
+          ...(c.req.header("access-control-request-private-network") === "true" ? { "Access-Control-Allow-Private-Network": "true" } : {}),
           Vary: "Origin",
         },
       });
@@ -115,31 +145,34 @@ export function createApp(deps: HttpDeps): Hono {
     }
   });
 
+  // A web page of a foreign origin may not change anything, whatever the client's address: a
+  // simple POST or a form needs no preflight, so refusing the preflight alone is not enough.
+  app.use("*", async (c, next) => {
+    if (WRITE_VERBS.has(c.req.method) && !access.pageMayWrite(c.req.header("origin"), c.req.header("host"))) {
+      refusals.warn("http.refused_origin", { origin: shown(c.req.header("origin")), method: c.req.method, path: shown(c.req.path), ip: clientIp(c) });
+      await discardBody(c.req.raw.body);
+      return errorResponse(new ApiError("forbidden", "Forbidden: this origin may not change data here (see [authorization] cors_domains)"));
+    }
+    await next();
+  });
+
   // Auth: trusted networks or the API key; everyone else gets 401.
   app.use("*", async (c, next) => {
-    if (!access.authorized(clientIp(c), c.req.header("x-api-key"))) {
+    if (!access.authorized(clientIp(c), c.req.header("x-api-key")) && !deps.oneshot?.consume(c.req.query("token") ?? null)) {
       return errorResponse(new ApiError("unauthorized", "Unauthorized"));
     }
     await next();
   });
 
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: async (c) => {
-        await drain(c.req.raw.body, DRAIN_LIMIT);
-        return errorResponse(new ApiError("payload_too_large", `Request body larger than ${MAX_BODY_BYTES} bytes`));
-      },
-    }),
-  );
+  // Bodies are capped where they are read (readBodyText), announced or chunked; routes mounted
+  // by others (file uploads) set their own limits.
 
   app.post("/server/jsonrpc", async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!type.toLowerCase().startsWith("application/json")) {
       throw badRequest("JSON-RPC requests need Content-Type: application/json");
     }
-    const reply = await dispatchJsonRpc(await c.req.text(), table, { transport: "jsonrpc-http", ip: clientIp(c) });
+    const reply = await dispatchJsonRpc(await readBodyText(c.req.raw.body, c.req.header("content-length")), table, { transport: "jsonrpc-http", ip: clientIp(c) });
     return new Response(reply ?? "", { status: 200, headers: { "Content-Type": JSON_TYPE } });
   });
 
@@ -153,6 +186,9 @@ export function createApp(deps: HttpDeps): Hono {
     const url = new URL(c.req.url);
     const args = { ...parseQueryArgs(url.search), ...(await readJsonBody(c)) };
     const result = await method.handler(new Args(args), { transport: "http", ip: clientIp(c) });
+    // Not capped like JSON-RPC answers: a plain GET of the whole history (limit=0) is streamed at
+    // any size, one request at a time per connection.
+    if (result instanceof StreamedList) return result.httpResponse({ "Content-Type": JSON_TYPE });
     return jsonResponse(200, { result });
   });
 

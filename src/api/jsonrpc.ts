@@ -1,9 +1,12 @@
 // JSON-RPC 2.0 dispatch shared by POST /server/jsonrpc and the WebSocket, with Moonraker's rules:
 // -32700 parse error, -32600 invalid request, -32601 unknown method, -32602 non-object params,
-// batches, and no reply to a successful notification (errors reply with id null).
+// batches, and no reply to a successful notification (errors reply with id null). One message
+// is bounded: at most MAX_BATCH requests, nesting depth, and MAX_ANSWER_CHARS of answer in all.
 
+import { setImmediate as yieldToOthers } from "node:timers/promises";
 import { Args } from "./args.js";
-import { toApiError } from "./errors.js";
+import { ApiError, toApiError } from "./errors.js";
+import { MAX_ANSWER_CHARS, MAX_JSON_DEPTH, nestedDeeperThan, stringifyWithin } from "./json-limits.js";
 import type { MethodTable, RequestContext } from "./methods.js";
 
 type Id = string | number | null;
@@ -11,7 +14,14 @@ export type RpcResponse =
   | { jsonrpc: "2.0"; result: unknown; id: Id }
   | { jsonrpc: "2.0"; error: { code: number; message: string }; id: Id };
 
-export const MAX_BATCH = 100;
+/** Web clients never batch; 32 is plenty for scripts and bounds the work of one message. */
+export const MAX_BATCH = 32;
+
+export interface RpcLimits {
+  maxBatch: number;
+  maxAnswerChars: number;
+}
+export const DEFAULT_RPC_LIMITS: RpcLimits = { maxBatch: MAX_BATCH, maxAnswerChars: MAX_ANSWER_CHARS };
 
 function error(code: number, message: string, id: Id): RpcResponse {
   return { jsonrpc: "2.0", error: { code, message }, id };
@@ -46,24 +56,64 @@ async function processObject(obj: unknown, table: MethodTable, ctx: RequestConte
   }
 }
 
+function tooLarge(limits: RpcLimits): ApiError {
+  const max = limits.maxAnswerChars;
+  const size = max >= 2 ** 20 ? `${Math.round(max / 2 ** 20)} MiB` : `${max} characters`;
+  return new ApiError("answer_too_large", `Answer larger than ${size}: ask for less (limit and start to page, smaller batches)`);
+}
+
+/** The reply's JSON text, or an error in its place when it would exceed `budget`. */
+function encode(r: RpcResponse, budget: number, limits: RpcLimits): { text: string; fits: boolean } {
+  const text = stringifyWithin(r, budget);
+  if (text !== null) return { text, fits: true };
+  const e = tooLarge(limits);
+  return { text: JSON.stringify(error(e.rpcCode, e.message, r.id)), fits: false };
+}
+
 /** Handles one JSON-RPC message (single or batch); returns the reply text or null for none. */
-export async function dispatchJsonRpc(text: string, table: MethodTable, ctx: RequestContext): Promise<string | null> {
+export async function dispatchJsonRpc(
+  text: string,
+  table: MethodTable,
+  ctx: RequestContext,
+  limits: RpcLimits = DEFAULT_RPC_LIMITS,
+): Promise<string | null> {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch {
     return JSON.stringify(error(-32700, "Parse error", null));
   }
+  if (nestedDeeperThan(obj, MAX_JSON_DEPTH + 2)) {
+    const id = typeof obj === "object" && obj !== null && !Array.isArray(obj) ? validId((obj as Record<string, unknown>)["id"]) : null;
+    return JSON.stringify(error(-32600, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, id));
+  }
   if (Array.isArray(obj)) {
     if (obj.length === 0) return JSON.stringify(error(-32600, "Invalid Request", null));
-    if (obj.length > MAX_BATCH) return JSON.stringify(error(-32600, `Invalid Request: batch larger than ${MAX_BATCH}`, null));
-    const replies: RpcResponse[] = [];
+    if (obj.length > limits.maxBatch) return JSON.stringify(error(-32600, `Invalid Request: batch larger than ${limits.maxBatch}`, null));
+    // Each reply is encoded as soon as it is made, so a batch never holds more than the budget;
+    // once the budget is spent, the remaining requests are not run and say so.
+    const parts: string[] = [];
+    let used = 2;
+    let spent = false;
     for (const item of obj) {
+      if (spent) {
+        const e = tooLarge(limits);
+        const id = typeof item === "object" && item !== null ? validId((item as Record<string, unknown>)["id"]) : null;
+        parts.push(JSON.stringify(error(e.rpcCode, `${e.message}; not run`, id)));
+        continue;
+      }
       const r = await processObject(item, table, ctx);
-      if (r) replies.push(r);
+      if (r) {
+        const { text: part, fits } = encode(r, limits.maxAnswerChars - used - 1, limits);
+        spent = !fits;
+        used += part.length + 1;
+        parts.push(part);
+      }
+      // Let other clients' requests in between the items of a long batch.
+      await yieldToOthers();
     }
-    return replies.length > 0 ? JSON.stringify(replies) : null;
+    return parts.length > 0 ? `[${parts.join(",")}]` : null;
   }
   const r = await processObject(obj, table, ctx);
-  return r ? JSON.stringify(r) : null;
+  return r ? encode(r, limits.maxAnswerChars, limits).text : null;
 }

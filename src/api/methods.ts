@@ -6,7 +6,7 @@ import type { Args } from "./args.js";
 export type HttpVerb = "GET" | "POST" | "DELETE";
 
 export interface RequestContext {
-  transport: "http" | "jsonrpc-http" | "websocket";
+  transport: "http" | "jsonrpc-http" | "websocket" | "mqtt";
   ip: string;
   /** The WebSocket connection, when the request came over one. */
   connection?: { id: number; identify(info: Record<string, unknown>): void };

@@ -1,16 +1,12 @@
 // The rest of the Moonraker surface Mainsail and Fluidd call (web-clients.md): identify, info,
-// config, machine stats, the database, files, webcams, job queue and announcements. printlog is
-// not Klipper and says so: klippy_connected is false and no printer.* method exists.
+// config, machine stats, the database, files, webcams, job queue and announcements. klippy_state
+// follows the printer link (printer-methods.ts serves the printer.* API).
 
-import { createReadStream, readdirSync, statfsSync, statSync, type Dirent } from "node:fs";
-import { Readable } from "node:stream";
-import { join } from "node:path";
 import type { Config } from "../config/config.js";
 import { fieldOptions, type SensorSetup } from "../aux/config.js";
 import { DbError, type Database } from "../database/store.js";
 import type { ProcStats } from "../system/proc-stats.js";
 import { systemInfo } from "../system/proc-stats.js";
-import { resolveInside } from "../files/gcode-dir.js";
 import { ApiError, badRequest, notFound } from "./errors.js";
 import type { ApiMethod } from "./methods.js";
 import type { Args } from "./args.js";
@@ -22,22 +18,31 @@ export const API_VERSION = [1, 5, 0];
 
 export interface ServerContext {
   config: Config;
+  /** Components and methods served beyond the fixed ones (web-surface.ts: files, spoolman, ...). */
+  extraComponents?: string[];
+  extraMethods?: ApiMethod[];
   sensors: SensorSetup;
   database: Database;
   procStats: ProcStats;
   websocketCount: () => number;
   warnings: string[];
+  /** Moonraker's klippy_connected / klippy_state, from the printer link. */
+  klippy?: () => { klippy_connected: boolean; klippy_state: string };
 }
 
 /** Roots clients ask for; printlog answers each validly (empty unless a G-code dir is set). */
 export const ROOTS = ["gcodes", "config", "logs", "config_examples", "docs"];
 const MAX_LISTED = 10_000;
 
+function dbError(e: DbError): ApiError {
+  return e.status === 404 ? notFound(e.message) : e.status === 413 ? new ApiError("payload_too_large", e.message) : badRequest(e.message);
+}
+
 function dbCall<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof DbError) throw e.status === 404 ? notFound(e.message) : badRequest(e.message);
+    if (e instanceof DbError) throw dbError(e);
     throw e;
   }
 }
@@ -46,41 +51,8 @@ async function dbCallAsync<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof DbError) throw e.status === 404 ? notFound(e.message) : badRequest(e.message);
+    if (e instanceof DbError) throw dbError(e);
     throw e;
-  }
-}
-
-function rootDir(ctx: ServerContext, root: string): string | null {
-  return root === "gcodes" ? ctx.config.printer.gcodeDir : null;
-}
-
-function splitPath(path: string): { root: string; rel: string } {
-  const clean = path.replace(/^\/+|\/+$/g, "");
-  const slash = clean.indexOf("/");
-  return slash === -1 ? { root: clean, rel: "" } : { root: clean.slice(0, slash), rel: clean.slice(slash + 1) };
-}
-
-function requireRoot(root: string): void {
-  if (!ROOTS.includes(root)) throw badRequest(`Invalid root path (${root})`);
-}
-
-function listFiles(dir: string, rel: string, out: Record<string, unknown>[]): void {
-  let entries;
-  try {
-    entries = readdirSync(join(dir, rel), { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    if (out.length >= MAX_LISTED) return;
-    if (e.name.startsWith(".")) continue;
-    const path = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) listFiles(dir, path, out);
-    else if (e.isFile()) {
-      const st = statSync(join(dir, path));
-      out.push({ path, modified: st.mtimeMs / 1000, size: st.size, permissions: "r" });
-    }
   }
 }
 
@@ -92,6 +64,8 @@ function configView(ctx: ServerContext): Record<string, unknown> {
     history: {},
     database: {},
     printer: { device: c.printer.device, baud: c.printer.baud, gcode_dir: c.printer.gcodeDir },
+    // Mainsail, Fluidd and KlipperScreen size their charts and consoles from these.
+    data_store: { temperature_store_size: 1200, gcode_store_size: 1000 },
   };
   for (const s of ctx.sensors.sensors) {
     const section: Record<string, unknown> = { type: "printlog" };
@@ -105,7 +79,9 @@ function configView(ctx: ServerContext): Record<string, unknown> {
 }
 
 export function serverMethods(ctx: ServerContext): ApiMethod[] {
-  const components = () => ["history", "database", "file_manager", "machine", "proc_stats", "webcam", "job_queue", "announcements", "spoolman", ...(ctx.sensors.sensors.length > 0 ? ["sensor"] : [])];
+  // Only what works is advertised: no job_queue (printlog does not print), `spoolman` only with
+  // a configured Spoolman server (clients then call its proxy).
+  const components = () => ["history", "database", "file_manager", "machine", "proc_stats", "webcam", "announcements", ...(ctx.extraComponents ?? []), ...(ctx.sensors.sensors.length > 0 ? ["sensor"] : [])];
   const dbArgs = (args: Args) => ({ ns: args.str("namespace"), key: args.has("key") ? args.any("key") : undefined });
   return [
     {
@@ -128,8 +104,7 @@ export function serverMethods(ctx: ServerContext): ApiMethod[] {
       rpc: "server.info",
       http: { verb: "GET", path: "/server/info" },
       handler: () => ({
-        klippy_connected: false,
-        klippy_state: "disconnected",
+        ...(ctx.klippy?.() ?? { klippy_connected: false, klippy_state: "disconnected" }),
         components: components(),
         failed_components: [],
         registered_directories: ROOTS.slice(0, 3),
@@ -181,76 +156,6 @@ export function serverMethods(ctx: ServerContext): ApiMethod[] {
     { rpc: "server.webcams.list", http: { verb: "GET", path: "/server/webcams/list" }, handler: () => ({ webcams: [] }) },
     { rpc: "server.job_queue.status", http: { verb: "GET", path: "/server/job_queue/status" }, handler: () => ({ queued_jobs: [], queue_state: "ready" }) },
     { rpc: "server.announcements.list", http: { verb: "GET", path: "/server/announcements/list" }, handler: () => ({ entries: [], feeds: [] }) },
-    {
-      rpc: "server.spoolman.status",
-      http: { verb: "GET", path: "/server/spoolman/status" },
-      handler: () => ({ spoolman_connected: false, pending_reports: [], spool_id: null }),
-    },
-    {
-      rpc: "server.files.roots",
-      http: { verb: "GET", path: "/server/files/roots" },
-      handler: () => ROOTS.map((name) => ({ name, path: rootDir(ctx, name) ?? "", permissions: "r" })),
-    },
-    {
-      rpc: "server.files.list",
-      http: { verb: "GET", path: "/server/files/list" },
-      handler: (args) => {
-        const root = args.str("root", "gcodes");
-        requireRoot(root);
-        const dir = rootDir(ctx, root);
-        const out: Record<string, unknown>[] = [];
-        if (dir) listFiles(dir, "", out);
-        return out;
-      },
-    },
-    {
-      rpc: "server.files.get_directory",
-      http: { verb: "GET", path: "/server/files/directory" },
-      handler: (args) => {
-        const { root, rel } = splitPath(args.str("path", "gcodes"));
-        requireRoot(root);
-        const base = rootDir(ctx, root);
-        const dirs: Record<string, unknown>[] = [];
-        const files: Record<string, unknown>[] = [];
-        let disk = { total: 0, used: 0, free: 0 };
-        if (base) {
-          const full = resolveInside(base, rel);
-          if (!full) throw badRequest(`Invalid path: ${rel}`);
-          let entries: Dirent[];
-          try {
-            entries = readdirSync(full, { withFileTypes: true });
-          } catch {
-            if (rel !== "") throw notFound(`Directory does not exist (${root}/${rel})`);
-            entries = [];
-          }
-          for (const e of entries.slice(0, MAX_LISTED)) {
-            const st = statSync(join(full, e.name), { throwIfNoEntry: false });
-            if (!st) continue;
-            const item = { modified: st.mtimeMs / 1000, size: st.size, permissions: "r" };
-            if (e.isDirectory()) dirs.push({ dirname: e.name, ...item });
-            else if (e.isFile()) files.push({ filename: e.name, ...item });
-          }
-          try {
-            const fs = statfsSync(base);
-            disk = { total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize, free: fs.bavail * fs.bsize };
-          } catch {
-            // leave zeros
-          }
-        }
-        return { dirs, files, disk_usage: disk, root_info: { name: root, permissions: "r" } };
-      },
-    },
+    ...(ctx.extraMethods ?? []),
   ];
 }
-
-/** GET /server/files/<root>/<path>: the file when printlog has it (G-codes, thumbnails), else a JSON 404. */
-export function fileResponse(ctx: ServerContext, path: string): Response {
-  const { root, rel } = splitPath(decodeURIComponent(path));
-  const base = rootDir(ctx, root);
-  const full = base && rel ? resolveInside(base, rel) : null;
-  const st = full ? statSync(full, { throwIfNoEntry: false }) : undefined;
-  if (!full || !st?.isFile()) throw new ApiError("not_found", `File not found: ${root}/${rel}`);
-  const type = /\.png$/i.test(full) ? "image/png" : /\.jpe?g$/i.test(full) ? "image/jpeg" : /\.json$/i.test(full) ? "application/json" : "text/plain; charset=utf-8";
-  return new Response(Readable.toWeb(createReadStream(full)) as ReadableStream, { status: 200, headers: { "Content-Type": type, "Content-Length": String(st.size) } });
-}
-

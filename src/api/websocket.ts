@@ -1,17 +1,34 @@
 // The WebSocket at /websocket: JSON-RPC over the same method table, Moonraker's origin check
-// (403 for a refused origin), notifications to every client, and bounded per-client buffers.
+// (403 for a refused origin), the Host check, a cap on connections, notifications to every client,
+// and back-pressure: a client's next request waits until its earlier answers have left, and a
+// client that stops reading is dropped.
 
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { AccessPolicy } from "./access.js";
+import type { HostCheck } from "./host-check.js";
+import { RefusalLog, shown } from "./refusal-log.js";
+import { MAX_ANSWER_CHARS } from "./json-limits.js";
 import { dispatchJsonRpc } from "./jsonrpc.js";
 import type { MethodTable } from "./methods.js";
 import type { Logger } from "../log.js";
 
 export const MAX_WS_MESSAGE = 1024 * 1024;
-/** A client that stops reading is dropped once this much is queued for it. */
-export const MAX_WS_BUFFERED = 8 * 1024 * 1024;
+/** Moonraker's default for [server] max_websocket_connections. */
+export const DEFAULT_MAX_WS_CONNECTIONS = 50;
+/** A client's next request is not answered while more than this is still queued for it. */
+const LOW_WATER = 1024 * 1024;
+/** Never queue more than one full answer plus this for one client: past it, it is dropped. */
+export const MAX_WS_BUFFERED = MAX_ANSWER_CHARS + 4 * 1024 * 1024;
+/** Requests read ahead of the one being answered; past this the socket is not read. */
+const MAX_PENDING = 16;
+
+export interface WebSocketOptions {
+  maxConnections: number;
+  /** A client whose queued answers make no progress for this long is dropped. */
+  stallMs: number;
+}
 
 export interface WsClient {
   id: number;
@@ -19,18 +36,33 @@ export interface WsClient {
   ip: string;
   info: Record<string, unknown> | null;
   connectedAt: number;
+  /** Characters handed to ws and not yet written to the kernel. */
+  queued: number;
+  /** Since when the queue has made no progress (0: empty). */
+  stalledSince: number;
+  onDrain: (() => void) | null;
 }
 
 export class WebSocketHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE });
   readonly clients = new Map<number, WsClient>();
   private nextId = 1;
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly options: WebSocketOptions;
+  private readonly refusals: RefusalLog;
 
   constructor(
     private readonly table: MethodTable,
     private readonly access: AccessPolicy,
+    private readonly hosts: HostCheck,
     private readonly logger: Logger,
-  ) {}
+    options: Partial<WebSocketOptions> = {},
+  ) {
+    this.refusals = new RefusalLog(logger);
+    this.options = { maxConnections: DEFAULT_MAX_WS_CONNECTIONS, stallMs: 30_000, ...options };
+    this.watchdog = setInterval(() => this.dropStalled(), Math.min(5000, this.options.stallMs / 2));
+    this.watchdog.unref();
+  }
 
   get count(): number {
     return this.clients.size;
@@ -47,57 +79,102 @@ export class WebSocketHub {
     const path = (req.url ?? "").split("?")[0];
     if (path !== "/websocket") return refuse(404, "Not Found");
     const ip = req.socket.remoteAddress ?? "";
+    if (!this.hosts.allowed(req.headers.host)) {
+      this.refusals.warn("websocket.refused_host", { host: shown(req.headers.host), ip });
+      return refuse(403, "Forbidden");
+    }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.originOk(origin, req.headers.host)) {
-      this.logger.warn("websocket.refused_origin", { origin, ip });
+      this.refusals.warn("websocket.refused_origin", { origin: shown(origin), ip });
       return refuse(403, "Forbidden");
     }
     const key = req.headers["x-api-key"];
     if (!this.access.authorized(ip, typeof key === "string" ? key : undefined)) return refuse(401, "Unauthorized");
+    if (this.clients.size >= this.options.maxConnections) {
+      this.refusals.warn("websocket.refused_full", { ip, clients: this.clients.size });
+      return refuse(503, `Maximum number of WebSocket connections (${this.options.maxConnections}) reached`);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, ip));
   }
 
   private originOk(origin: string, host: string | undefined): boolean {
-    try {
-      if (host && new URL(origin).host.toLowerCase() === host.toLowerCase()) return true;
-    } catch {
-      return false;
-    }
-    return this.access.originAllowed(origin);
+    return this.access.pageMayWrite(origin, host);
   }
 
   private attach(ws: WebSocket, ip: string): void {
-    const client: WsClient = { id: this.nextId++, socket: ws, ip, info: null, connectedAt: Date.now() / 1000 };
+    const client: WsClient = { id: this.nextId++, socket: ws, ip, info: null, connectedAt: Date.now() / 1000, queued: 0, stalledSince: 0, onDrain: null };
     this.clients.set(client.id, client);
     this.logger.info("websocket.open", { id: client.id, ip, clients: this.clients.size });
-    // Messages of one client are answered in order.
+    // Messages of one client are answered in order, each once the answers before it have left.
     let chain: Promise<void> = Promise.resolve();
+    let pending = 0;
     ws.on("message", (data, isBinary) => {
       const text = isBinary ? "" : data.toString("utf8");
-      chain = chain.then(async () => {
-        const reply = await dispatchJsonRpc(text, this.table, {
-          transport: "websocket",
-          ip,
-          connection: { id: client.id, identify: (info) => (client.info = info) },
+      if (++pending > MAX_PENDING) ws.pause();
+      chain = chain
+        .then(async () => {
+          await this.drained(client);
+          if (client.socket.readyState !== client.socket.OPEN) return;
+          const reply = await dispatchJsonRpc(text, this.table, {
+            transport: "websocket",
+            ip,
+            connection: { id: client.id, identify: (info) => (client.info = info) },
+          });
+          if (reply !== null) this.send(client, reply);
+        })
+        .catch((err) => this.logger.error("websocket.dispatch_failed", { id: client.id, error: (err as Error).message }))
+        .finally(() => {
+          if (--pending <= MAX_PENDING / 2 && ws.isPaused) ws.resume();
         });
-        if (reply !== null) this.send(client, reply);
-      }).catch((err) => this.logger.error("websocket.dispatch_failed", { id: client.id, error: (err as Error).message }));
     });
     ws.on("close", () => {
       this.clients.delete(client.id);
+      client.onDrain?.();
       this.logger.info("websocket.close", { id: client.id, clients: this.clients.size });
     });
     ws.on("error", (err) => this.logger.warn("websocket.error", { id: client.id, error: err.message }));
+    // ws answers every ping itself; a client that pings without reading would pile pongs up.
+    ws.on("ping", () => {
+      if (ws.bufferedAmount > client.queued + LOW_WATER) this.drop(client, "pinging without reading");
+    });
+  }
+
+  /** Resolves once the client's queue is at most LOW_WATER (or it has gone). */
+  private drained(client: WsClient): Promise<void> {
+    if (client.queued <= LOW_WATER || !this.clients.has(client.id)) return Promise.resolve();
+    return new Promise((resolve) => {
+      client.onDrain = () => {
+        client.onDrain = null;
+        resolve();
+      };
+    });
   }
 
   private send(client: WsClient, text: string): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
-    if (client.socket.bufferedAmount > MAX_WS_BUFFERED) {
-      this.logger.warn("websocket.slow_client_dropped", { id: client.id, buffered: client.socket.bufferedAmount });
-      client.socket.terminate();
-      return;
+    if (client.queued + text.length > MAX_WS_BUFFERED) return this.drop(client, "send buffer full");
+    if (client.queued === 0) client.stalledSince = Date.now();
+    client.queued += text.length;
+    client.socket.send(text, () => {
+      client.queued -= text.length;
+      client.stalledSince = client.queued > 0 ? Date.now() : 0;
+      if (client.queued <= LOW_WATER) client.onDrain?.();
+    });
+  }
+
+  private drop(client: WsClient, why: string): void {
+    this.logger.warn("websocket.slow_client_dropped", { id: client.id, ip: client.ip, queued: client.queued, why });
+    client.socket.terminate();
+  }
+
+  /** Drops clients that have not taken any of what is queued for them for stallMs. */
+  private dropStalled(): void {
+    const now = Date.now();
+    for (const client of this.clients.values()) {
+      if (client.queued > 0 && client.stalledSince > 0 && now - client.stalledSince > this.options.stallMs) {
+        this.drop(client, `not reading for ${Math.round((now - client.stalledSince) / 1000)} s`);
+      }
     }
-    client.socket.send(text);
   }
 
   /** Sends a JSON-RPC notification to every connected client. */
@@ -107,7 +184,16 @@ export class WebSocketHub {
     for (const client of this.clients.values()) this.send(client, text);
   }
 
+  /** Sends a JSON-RPC notification to one client (subscriptions); false once it is gone. */
+  notifyClient(id: number, method: string, params: unknown[]): boolean {
+    const client = this.clients.get(id);
+    if (!client || client.socket.readyState !== client.socket.OPEN) return false;
+    this.send(client, JSON.stringify({ jsonrpc: "2.0", method, params }));
+    return true;
+  }
+
   close(): void {
+    clearInterval(this.watchdog);
     for (const client of this.clients.values()) client.socket.terminate();
     this.wss.close();
   }

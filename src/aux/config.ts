@@ -120,9 +120,9 @@ export function loadSensorConfig(config: Config): SensorSetup {
       const at = `${config.source ?? "config"}:${line} [${section.name}] ${opt}`;
       if (opt === "friendly_name") {
         sensor.friendlyName = value;
-      } else if (opt === "type") {
-        // Moonraker's sensor types (mqtt, ...) feed values from elsewhere; here values arrive
-        // over HTTP or from serial-line rules, so the type is informational.
+      } else if (opt === "type" || opt === "state_topic" || opt === "qos" || opt === "state_response_template") {
+        // Values arrive over HTTP, from serial-line rules or, for `type: mqtt`, from the state
+        // topic that src/mqtt/sensor-config.ts reads these options for.
       } else if (opt.startsWith("history_field_")) {
         const fieldName = opt.slice("history_field_".length);
         if (!NAME.test(fieldName)) throw new ConfigError(at, `${at}: bad field name '${fieldName}'`, fieldName);

@@ -39,6 +39,7 @@ export class AuxService {
   private readonly spool: Tracker;
   readonly rules: RuleRunner;
   private jobId: string | null = null;
+  private readonly spoolListeners: ((id: number | null) => void)[] = [];
 
   constructor(
     readonly setup: SensorSetup,
@@ -138,8 +139,14 @@ export class AuxService {
     }
   }
 
+  /** Called after each change of the active spool (for Moonraker's notify_active_spool_set). */
+  onActiveSpool(listener: (id: number | null) => void): void {
+    this.spoolListeners.push(listener);
+  }
+
   async setActiveSpool(id: number | null, time: number): Promise<void> {
     await this.store.setSetting(SPOOL_SETTING, id);
+    for (const l of this.spoolListeners) l(id);
     if (id === null) {
       // No spool: the next job starts with an empty list.
       this.spool.hasReading = false;

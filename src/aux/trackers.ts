@@ -14,45 +14,55 @@ export interface Tracker {
   value: unknown;
   /** delta: the previous sample taken while tracking. */
   prev: number | null;
+  /** average: samples so far; the start value (0 or the init reading) is replaced, not averaged in. */
   count: number;
-  sum: number;
+  /** maximum/minimum: whether a real sample (or the init reading) has set the value yet. */
+  initialized: boolean;
 }
 
 export function newTracker(field: HistoryField): Tracker {
-  const t: Tracker = { field, lastReading: null, hasReading: false, value: null, prev: null, count: 0, sum: 0 };
+  const t: Tracker = { field, lastReading: null, hasReading: false, value: null, prev: null, count: 0, initialized: false };
   resetTracker(t);
   return t;
 }
 
-/** Job start: back to the empty value, or to the last reading with init_tracker. */
+const lastNumber = (t: Tracker): number | null => (t.hasReading && typeof t.lastReading === "number" ? t.lastReading : null);
+
+/**
+ * Job start, per strategy as Moonraker's trackers (common.py FieldTracker subclasses) reset, so
+ * clients see a number from the first `added` notification on: delta, accumulate, average,
+ * maximum and minimum start at 0 (or, with init_tracker, at the last reading); collect at [] (or
+ * [last reading]). basic without init_tracker keeps the previous job's value, as Moonraker's does
+ * (null only before any reading). One deliberate difference: a delta with init_tracker and no
+ * reading yet starts counting from its first reading, not from 0 (Moonraker's default of 0 would
+ * book a meter's whole lifetime reading on the job).
+ */
 export function resetTracker(t: Tracker): void {
   const s = t.field.strategy;
+  const init = t.field.initTracker;
+  const last = lastNumber(t);
   t.prev = null;
   t.count = 0;
-  t.sum = 0;
-  t.value = s === "delta" || s === "accumulate" ? 0 : s === "collect" ? [] : null;
-  if (!t.field.initTracker || !t.hasReading) return;
-  const r = t.lastReading;
+  t.initialized = false;
   switch (s) {
     case "basic":
-    case "maximum":
-    case "minimum":
-      t.value = r;
-      return;
-    case "average":
-      if (typeof r === "number") {
-        t.count = 1;
-        t.sum = r;
-        t.value = r;
-      }
+      if (init) t.value = t.hasReading ? t.lastReading : 0;
       return;
     case "delta":
-      if (typeof r === "number") t.prev = r;
+      t.value = 0;
+      if (init) t.prev = last;
       return;
     case "accumulate":
+    case "average":
+      t.value = init && last !== null ? last : 0;
+      return;
+    case "maximum":
+    case "minimum":
+      t.value = init && last !== null ? last : 0;
+      t.initialized = init && last !== null;
       return;
     case "collect":
-      t.value = [r];
+      t.value = init && t.hasReading && t.lastReading !== null ? [t.lastReading] : [];
       return;
   }
 }
@@ -86,15 +96,16 @@ export function sampleTracker(t: Tracker, reading: unknown, tracking: boolean, p
     }
     case "average":
       t.count += 1;
-      t.sum += reading as number;
-      t.value = t.sum / t.count;
+      t.value = ((t.value as number) * (t.count - 1) + (reading as number)) / t.count;
       return;
     case "maximum":
-      t.value = t.value === null ? reading : Math.max(t.value as number, reading as number);
+    case "minimum": {
+      const r = reading as number;
+      const pick = s === "maximum" ? Math.max : Math.min;
+      t.value = t.initialized ? pick(t.value as number, r) : r;
+      t.initialized = true;
       return;
-    case "minimum":
-      t.value = t.value === null ? reading : Math.min(t.value as number, reading as number);
-      return;
+    }
     case "collect": {
       const list = t.value as unknown[];
       if (list.some((v) => v === reading)) return;

@@ -16,6 +16,14 @@ async function openStore(values: Record<string, unknown>) {
   return { store, exists: makeExistence(config.printer.gcodeDir, () => false) };
 }
 
+/** Writes to stdout, waiting when its buffer is full. */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.stdout.write(text, (e) => (e ? reject(e) : undefined))) resolve();
+    else process.stdout.once("drain", resolve);
+  });
+}
+
 export const LIST_HELP = `Usage: printlog list [--limit N] [--json] [--data-dir DIR] [--config FILE]
 
 Shows the newest jobs (default 20; --limit 0 for all). --json prints exactly what
@@ -28,16 +36,26 @@ export async function listCommand(argv: string[]): Promise<number> {
   const limit = values.limit === undefined ? 20 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit: expected a whole number, got '${values.limit}'`);
   const { store, exists } = await openStore(values);
-  const jobs = [...store.jobs].reverse().slice(0, limit === 0 ? undefined : limit);
+  // One body at a time: `--limit 0` on a long history must not hold every job.
+  const positions = store.select({ limit, start: 0, before: -1, since: -1, order: "DESC" });
   if (values.json) {
-    const out = jobs.map((j) => presentJob(j, exists));
-    process.stdout.write(JSON.stringify({ count: out.length, jobs: out }, null, 2) + "\n");
+    // Byte for byte JSON.stringify({count, jobs}, null, 2), written job by job.
+    if (positions.length === 0) return void process.stdout.write(JSON.stringify({ count: 0, jobs: [] }, null, 2) + "\n"), EXIT_OK;
+    await writeOut(`{\n  "count": ${positions.length},\n  "jobs": [\n`);
+    for (const [i, p] of positions.entries()) {
+      const text = JSON.stringify(presentJob(store.jobAt(p)!, exists), null, 2).replace(/\n/g, "\n    ");
+      await writeOut(`    ${text}${i < positions.length - 1 ? "," : ""}\n`);
+    }
+    await writeOut("  ]\n}\n");
     return EXIT_OK;
   }
-  if (jobs.length === 0) {
+  if (positions.length === 0) {
     process.stdout.write("no jobs recorded yet\n");
     return EXIT_OK;
   }
+  const jobs = (function* () {
+    for (const p of positions) yield store.jobAt(p)!;
+  })();
   const rows = [["ID", "STATUS", "STARTED", "TIME", "PRINTING", "FILAMENT", "FILE"]];
   for (const j of jobs) {
     rows.push([
@@ -117,16 +135,16 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const statuses = values.status === undefined ? null : new Set(values.status.split(",").map((s) => s.trim()));
   for (const s of statuses ?? []) if (!ALL_STATUSES.has(s as JobStatus)) throw new UsageError(`--status: unknown status '${s}' (use ${[...ALL_STATUSES].join(", ")})`);
   const { store, exists } = await openStore(values);
-  const jobs = store.jobs.filter(
-    (j) => (since === null || j.start_time > since) && (before === null || (j.end_time !== null && j.end_time < before)) && (statuses === null || statuses.has(j.status)),
-  );
+  // Selected on the index (no body read), then each body read as it is written out.
+  const positions = store.select({ limit: 0, start: 0, before: before ?? -1, since: since ?? -1, order: "ASC" });
+  const jobs = statuses === null ? positions : positions.filter((p) => statuses.has(store.statusAt(p)));
   const out = values.output ? createWriteStream(values.output) : process.stdout;
   const write = (text: string) => new Promise<void>((res, rej) => (out.write(text, (e) => (e ? rej(e) : res())) ? undefined : undefined));
   const progress = values.output && jobs.length > 1000;
   if (format === "csv") await write(CSV_COLUMNS.join(",") + "\n");
   else await write("[\n");
-  for (const [i, j] of jobs.entries()) {
-    const p = presentJob(j, exists);
+  for (const [i, pos] of jobs.entries()) {
+    const p = presentJob(store.jobAt(pos)!, exists);
     await write(format === "csv" ? csvRow(p) + "\n" : (i > 0 ? ",\n" : "") + JSON.stringify(p));
     if (progress && i % Math.ceil(jobs.length / 10) === 0) process.stderr.write(`exported ${i}/${jobs.length} jobs\n`);
   }

@@ -8,6 +8,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./common.js";
 import { checkConfigCommand } from "./check-config.js";
 import { exportCommand, listCommand, totalsCommand } from "./history-commands.js";
 import { replayCommand } from "./replay.js";
+import { backupCommand, importCommand } from "./store-commands.js";
 import { serveCommand } from "./serve.js";
 
 const MAIN_HELP = `Usage: printlog <command> [options]
@@ -18,6 +19,8 @@ Commands:
   list          the newest jobs as a table (--json: the API's objects)
   totals        the job totals (--json: the API's object)
   export        jobs as CSV or JSON, with --since, --before, --status
+  backup DEST   a consistent copy of the data directory, also while serving
+  import FILE   add the jobs of an 'export --format json' file, ids kept
   check-config  validate a configuration file and show the result
 
 Run 'printlog <command> --help' for a command's options.
@@ -29,6 +32,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   list: listCommand,
   totals: totalsCommand,
   export: exportCommand,
+  backup: backupCommand,
+  import: importCommand,
   "check-config": checkConfigCommand,
 };
 

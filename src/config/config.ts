@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { parseIni, IniError, type IniSection } from "./ini.js";
 import { DEFAULT_TRUSTED, parseTrusted } from "../api/access.js";
+import { hostPattern, parseOriginPattern } from "../api/host-patterns.js";
 import type { LogLevel } from "../log.js";
 
 export interface ServerConfig {
@@ -11,11 +12,14 @@ export interface ServerConfig {
   port: number;
   dataDir: string;
   logLevel: LogLevel;
+  maxWebsocketConnections: number;
 }
 
 export interface AuthConfig {
   trustedClients: string[];
   corsDomains: string[];
+  /** Host header values accepted besides this machine's own names and addresses. */
+  allowedHosts: string[];
   apiKey: string | null;
 }
 
@@ -62,8 +66,8 @@ export class ConfigError extends Error {
 
 export function defaultConfig(): Config {
   return {
-    server: { host: "0.0.0.0", port: 7125, dataDir: "./data", logLevel: "info" },
-    auth: { trustedClients: [...DEFAULT_TRUSTED], corsDomains: [], apiKey: null },
+    server: { host: "0.0.0.0", port: 7125, dataDir: "./data", logLevel: "info", maxWebsocketConnections: 50 },
+    auth: { trustedClients: [...DEFAULT_TRUSTED], corsDomains: [], allowedHosts: [], apiKey: null },
     printer: {
       device: "auto",
       baud: 115200,
@@ -116,6 +120,19 @@ export function parseListValue(value: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** A list whose every entry must pass `check` (which throws an Error naming the entry). */
+function checkedList(key: string, value: string, check: (entry: string) => unknown): string[] {
+  const list = parseListValue(value);
+  for (const entry of list) {
+    try {
+      check(entry);
+    } catch (e) {
+      throw new ConfigError(key, `${key}: ${(e as Error).message}`, value);
+    }
+  }
+  return list;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 function parseLogLevel(key: string, value: string): LogLevel {
@@ -135,6 +152,7 @@ const KEYS: Record<string, Record<string, Setter>> = {
     port: (c, v, k) => (c.server.port = parseIntValue(k, v, 0, 65535)),
     data_dir: (c, v) => (c.server.dataDir = v.trim()),
     log_level: (c, v, k) => (c.server.logLevel = parseLogLevel(k, v)),
+    max_websocket_connections: (c, v, k) => (c.server.maxWebsocketConnections = parseIntValue(k, v, 1, 10_000)),
   },
   authorization: {
     trusted_clients: (c, v, k) => {
@@ -146,7 +164,8 @@ const KEYS: Record<string, Record<string, Setter>> = {
       }
       c.auth.trustedClients = list;
     },
-    cors_domains: (c, v) => (c.auth.corsDomains = parseListValue(v)),
+    cors_domains: (c, v, k) => (c.auth.corsDomains = checkedList(k, v, parseOriginPattern)),
+    allowed_hosts: (c, v, k) => (c.auth.allowedHosts = checkedList(k, v, (h) => h.trim() === "*" || hostPattern(h))),
     api_key: (c, v, k) => {
       const t = v.trim();
       if (t.length < 16 || /\s/.test(t)) throw new ConfigError(k, `${k}: must be at least 16 characters without spaces`, "<hidden>");
@@ -176,7 +195,7 @@ const KEYS: Record<string, Record<string, Setter>> = {
 };
 
 /** Sections owned by other modules (validated there). */
-const FOREIGN_SECTION = /^(sensor \S+|serial_rule \S+|spoolman)$/;
+const FOREIGN_SECTION = /^(sensor \S+|serial_rule \S+|spoolman|mqtt)$/;
 
 export function applyIni(cfg: Config, text: string, file: string): Config {
   let sections: IniSection[];
@@ -224,6 +243,7 @@ export const ENV_KEYS: Record<string, [string, string]> = {
   PRINTLOG_API_KEY: ["authorization", "api_key"],
   PRINTLOG_CORS_DOMAINS: ["authorization", "cors_domains"],
   PRINTLOG_TRUSTED_CLIENTS: ["authorization", "trusted_clients"],
+  PRINTLOG_ALLOWED_HOSTS: ["authorization", "allowed_hosts"],
 };
 
 export function setOption(cfg: Config, section: string, key: string, value: string, origin: string): void {

@@ -1,9 +1,10 @@
 // Slicer metadata from a G-code file's header and footer (serial-protocol.md §3.4): what
 // Moonraker's metadata.py extracts and clients read (estimated_time, filament_total, ...).
 
-import { open, stat } from "node:fs/promises";
-
-const WINDOW = 128 * 1024;
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { scanGcode } from "./gcode-scan.js";
+import { prepareThumbnails, type PreparedThumbnail } from "./thumbnails.js";
 
 function hms(text: string): number | null {
   const re = /(\d+(?:\.\d+)?)\s*([dhms])/g;
@@ -41,18 +42,31 @@ export function parseSlicerComments(text: string): Record<string, unknown> {
   if ((m = first(/^;\s*(?:total )?filament used \[g\]\s*=\s*([\d.,\s]+)$/m)) || (m = first(/^;\s*total filament weight \[g\]\s*:\s*([\d.,\s]+)$/m))) {
     meta["filament_weight_total"] = sum(m[1]!);
   }
-  if ((m = first(/^;\s*estimated printing time(?: \(normal mode\))?\s*=\s*(.+)$/m)) || (m = first(/^;\s*total estimated time:\s*(.+)$/m))) {
+  if ((m = first(/^;\s*estimated printing time(?: \(normal mode\))?\s*=\s*(.+)$/m)) || (m = first(/^;.{0,80}total estimated time:\s*([^;\n]+)$/m))) {
+    // OrcaSlicer/BambuStudio: "; model printing time: 1h 2m; total estimated time: 1h 5m 3s"
     const s = hms(m[1]!);
     if (s !== null) meta["estimated_time"] = s;
   } else if ((m = first(/^;TIME:(\d+)/m))) meta["estimated_time"] = Number(m[1]);
   if ((m = first(/^;\s*layer_height\s*=\s*([\d.]+)/m)) || (m = first(/^;Layer height:\s*([\d.]+)/m))) meta["layer_height"] = Number(m[1]);
   if ((m = first(/^;\s*first_layer_height\s*=\s*([\d.]+)/m))) meta["first_layer_height"] = Number(m[1]);
   if ((m = first(/^;\s*max_layer_z\s*=\s*([\d.]+)/m)) || (m = first(/^;MAXZ:([\d.]+)/m))) meta["object_height"] = Number(m[1]);
+  if ((m = first(/^;\s*nozzle_diameter\s*=\s*([\d.]+)/m))) meta["nozzle_diameter"] = Number(m[1]);
+  if ((m = first(/^;\s*first_layer_temperature\s*=\s*([\d.]+)/m))) meta["first_layer_extr_temp"] = Number(m[1]);
+  if ((m = first(/^;\s*first_layer_bed_temperature\s*=\s*([\d.]+)/m))) meta["first_layer_bed_temp"] = Number(m[1]);
+  if ((m = first(/^;\s*filament_type\s*=\s*([^\n;]{1,64})$/m))) meta["filament_type"] = m[1]!.trim();
+  if ((m = first(/^;\s*filament_settings_id\s*=\s*"?([^"\n]{1,128})"?$/m))) meta["filament_name"] = m[1]!.trim();
   return meta;
 }
 
-/** Reads size, modified and slicer metadata of a local G-code file; null when it is not there. */
-export async function readGcodeMetadata(path: string): Promise<Record<string, unknown> | null> {
+export interface GcodeFileData {
+  /** size, modified and the slicer fields; `thumbnails` when the file embeds any. */
+  meta: Record<string, unknown>;
+  thumbnails: PreparedThumbnail[];
+  mtimeMs: number;
+}
+
+/** Reads a local G-code file in one bounded pass (gcode-scan.ts); null when it is not a file. */
+export async function readGcodeFile(path: string): Promise<GcodeFileData | null> {
   let st;
   try {
     st = await stat(path);
@@ -60,18 +74,14 @@ export async function readGcodeMetadata(path: string): Promise<Record<string, un
     return null;
   }
   if (!st.isFile()) return null;
-  const h = await open(path, "r");
-  try {
-    const head = Buffer.alloc(Math.min(WINDOW, st.size));
-    await h.read(head, 0, head.length, 0);
-    let text = head.toString("utf8");
-    if (st.size > WINDOW) {
-      const tail = Buffer.alloc(Math.min(WINDOW, st.size - WINDOW));
-      await h.read(tail, 0, tail.length, st.size - tail.length);
-      text += "\n" + tail.toString("utf8");
-    }
-    return { size: st.size, modified: st.mtimeMs / 1000, ...parseSlicerComments(text) };
-  } finally {
-    await h.close();
-  }
+  const scan = await scanGcode(path, st.size);
+  const thumbnails = prepareThumbnails(basename(path), scan.thumbnails);
+  const meta: Record<string, unknown> = { size: st.size, modified: st.mtimeMs / 1000, ...parseSlicerComments(scan.text) };
+  if (thumbnails.length > 0) meta["thumbnails"] = thumbnails.map((t) => t.entry);
+  return { meta, thumbnails, mtimeMs: st.mtimeMs };
+}
+
+/** Reads size, modified, slicer metadata and thumbnail entries of a local G-code file; null when it is not there. */
+export async function readGcodeMetadata(path: string): Promise<Record<string, unknown> | null> {
+  return (await readGcodeFile(path))?.meta ?? null;
 }

@@ -2,7 +2,7 @@
 // Atomic is not durable: rename alone can leave an empty file after power loss, so every
 // replacement is write temp -> fsync -> rename -> fsync directory.
 
-import { open, rename, unlink } from "node:fs/promises";
+import { copyFile, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /** Flushes a directory entry (a rename or a create) to disk. */
@@ -38,4 +38,16 @@ export async function writeFileDurable(path: string, data: string): Promise<numb
   await rename(tmp, path);
   await fsyncDir(dirname(path));
   return bytes;
+}
+
+/** Copies `from` to `to` with the copy and its directory entry on disk when it resolves. */
+export async function copyDurably(from: string, to: string): Promise<void> {
+  await copyFile(from, to);
+  const h = await open(to, "r+");
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  await fsyncDir(dirname(to));
 }

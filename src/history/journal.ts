@@ -1,75 +1,113 @@
-// The append-only JSON-lines journal: one versioned record per line, fsync'd on demand.
-// Recovery drops a torn final line (and cuts it off the file) but refuses a corrupt line in the
-// middle, naming file and line, so history is never silently discarded.
+// The append-only JSON-lines journal: a header naming the snapshot it follows, then one
+// checksummed, versioned record per line, fsync'd on demand. Recovery drops a torn final line
+// (and cuts it off the file) but refuses a corrupt or rotten line in the middle, naming file,
+// line and byte offset, so history is never silently discarded. Parsing is one linear pass.
 
-import { open, readFile, type FileHandle } from "node:fs/promises";
+import { open, readFile, stat, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fsyncDir } from "./durable-file.js";
 import { HistoryError } from "./errors.js";
+import { decodeLine, encodeLine } from "./line-codec.js";
 
 export interface JournalEntry<R> {
-  v: 1;
   seq: number;
   rec: R;
 }
 
 export interface RecoveredJournal<R> {
+  /** Format of the records: 2, or 1 for a journal written before checksums (migrated on open). */
+  format: 1 | 2;
+  /** The snapshot sequence this journal was started after (null: no header, an older format). */
+  after: number | null;
   entries: JournalEntry<R>[];
   /** Bytes of the valid prefix; anything after it was torn and has been cut off. */
   validBytes: number;
   tornTail: string | null;
 }
 
-function isEntry(value: unknown): value is JournalEntry<unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const e = value as Record<string, unknown>;
-  return e["v"] === 1 && Number.isSafeInteger(e["seq"]) && typeof e["rec"] === "object" && e["rec"] !== null;
+export function journalHeader(after: number): string {
+  return encodeLine({ journal: { format: 2, after } });
 }
 
-/** Parses journal text. Pure: the caller decides what to do with a torn tail. */
+export function journalLine(seq: number, rec: unknown): string {
+  return encodeLine({ seq, rec });
+}
+
+function v1Entry(line: string): JournalEntry<unknown> | null {
+  try {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    if (e?.["v"] === 1 && Number.isSafeInteger(e["seq"]) && typeof e["rec"] === "object" && e["rec"] !== null) {
+      return { seq: e["seq"] as number, rec: e["rec"] };
+    }
+  } catch {
+    // not JSON
+  }
+  return null;
+}
+
+/** Parses journal text in one pass. Pure: the caller decides what to do with a torn tail. */
 export function parseJournal<R>(text: string, file: string): RecoveredJournal<R> {
-  const entries: JournalEntry<R>[] = [];
+  const out: RecoveredJournal<R> = { format: 2, after: null, entries: [], validBytes: 0, tornTail: null };
+  // Where the content ends: a torn write may be followed by zero-filled blocks.
+  let contentEnd = text.length;
+  while (contentEnd > 0 && /[\0\s]/.test(text[contentEnd - 1]!)) contentEnd--;
   let offset = 0;
+  let byteOffset = 0;
   let lineNo = 0;
   let lastSeq = -Infinity;
-  while (offset < text.length) {
+  while (offset < contentEnd) {
     const nl = text.indexOf("\n", offset);
     const end = nl === -1 ? text.length : nl;
     const line = text.slice(offset, end);
+    const lineBytes = Buffer.byteLength(line) + 1;
     lineNo += 1;
-    const isLast = nl === -1 || text.slice(nl + 1).replace(/[\0\s]/g, "").length === 0;
-    let parsed: unknown;
-    let ok = false;
-    if (line.trim().length > 0) {
-      try {
-        parsed = JSON.parse(line);
-        ok = isEntry(parsed) && nl !== -1;
-      } catch {
-        ok = false;
-      }
-    } else if (!isLast) {
-      throw new HistoryError("journal_corrupt", `${file}:${lineNo}: empty line inside the journal`, { file, line: lineNo });
+    const isLast = nl === -1 || nl + 1 >= contentEnd;
+    const where = { file, line: lineNo, byte: byteOffset };
+    const fail = (why: string): never => {
+      throw new HistoryError("journal_corrupt", `${file}:${lineNo} (byte ${byteOffset}): ${why}`, where);
+    };
+    let entry: JournalEntry<R> | null = null;
+    let header: number | null = null;
+    const decoded = line.trim().length === 0 ? null : decodeLine(line);
+    if (decoded === null) {
+      if (!isLast) fail("empty line inside the journal");
+    } else if (decoded.ok) {
+      const v = decoded.value;
+      const j = v["journal"] as Record<string, unknown> | undefined;
+      if (j && Number.isSafeInteger(j["after"]) && lineNo === 1) header = j["after"] as number;
+      else if (Number.isSafeInteger(v["seq"]) && typeof v["rec"] === "object" && v["rec"] !== null) entry = { seq: v["seq"] as number, rec: v["rec"] as R };
+      else fail(`not a journal record: ${line.slice(0, 120)}`);
+    } else if (decoded.reason === "checksum") {
+      fail("checksum mismatch: the record was changed on disk (bit rot or an edit); it is not served");
+    } else if (decoded.reason === "version" && decoded.version === 1 && (out.entries.length === 0 ? lineNo === 1 : out.format === 1)) {
+      out.format = 1;
+      entry = v1Entry(line) as JournalEntry<R> | null;
+      if (!entry) fail(`corrupt journal record: ${line.slice(0, 120)}`);
+    } else if (decoded.reason === "version" && decoded.version !== undefined && !isLast) {
+      fail(`record format ${JSON.stringify(decoded.version)} is not one this printlog reads (a newer printlog wrote it?)`);
     }
-    if (!ok) {
+    if (nl === -1 && decoded !== null) entry = header = null; // a final line without its newline is torn
+    if (entry === null && header === null && decoded !== null) {
       if (isLast) {
         // A torn write (power lost mid-append) or zero-filled blocks after it.
-        return { entries, validBytes: Buffer.byteLength(text.slice(0, offset)), tornTail: text.slice(offset) };
+        out.validBytes = byteOffset;
+        out.tornTail = text.slice(offset);
+        return out;
       }
-      throw new HistoryError("journal_corrupt", `${file}:${lineNo}: corrupt journal record: ${line.slice(0, 120)}`, {
-        file,
-        line: lineNo,
-      });
+      fail(`corrupt journal record: ${line.slice(0, 120)}`);
     }
-    const entry = parsed as JournalEntry<R>;
-    if (entry.seq <= lastSeq) {
-      throw new HistoryError("journal_corrupt", `${file}:${lineNo}: sequence ${entry.seq} does not follow ${lastSeq}`, {
-        file,
-        line: lineNo,
-      });
+    if (header !== null) out.after = header;
+    if (entry) {
+      if (entry.seq <= lastSeq) fail(`sequence ${entry.seq} does not follow ${lastSeq}`);
+      lastSeq = entry.seq;
+      out.entries.push(entry);
     }
-    lastSeq = entry.seq;
-    entries.push(entry);
     offset = end + 1;
+    byteOffset += lineBytes;
   }
-  return { entries, validBytes: Buffer.byteLength(text), tornTail: null };
+  out.validBytes = byteOffset;
+  if (offset < text.length) out.tornTail = text.slice(offset); // zero-filled blocks after the last record
+  return out;
 }
 
 export class Journal {
@@ -79,38 +117,53 @@ export class Journal {
     private size: number,
   ) {}
 
-  /** Opens (creating if needed) and recovers the journal, cutting a torn tail off the file. */
-  static async open<R>(path: string): Promise<{ journal: Journal; recovered: RecoveredJournal<R> }> {
+  /** Reads the journal (empty when missing) without opening it for writing. */
+  static async read<R>(path: string): Promise<RecoveredJournal<R>> {
     let text = "";
     try {
       text = await readFile(path, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
-    const recovered = parseJournal<R>(text, path);
+    return parseJournal<R>(text, path);
+  }
+
+  /** Opens for appending, cutting a torn tail off the file; `recovered` is what `read` returned. */
+  static async open(path: string, validBytes: number, torn: boolean): Promise<Journal> {
+    const existed = await stat(path).then(() => true, () => false);
     const handle = await open(path, "a+");
-    if (recovered.tornTail !== null) {
-      await handle.truncate(recovered.validBytes);
+    // A new file's directory entry must reach the disk before anything in it is acknowledged.
+    if (!existed) await fsyncDir(dirname(path)).catch(async (e) => {
+      await handle.close();
+      throw e;
+    });
+    if (torn) {
+      await handle.truncate(validBytes);
       await handle.sync();
     }
-    return { journal: new Journal(path, handle, recovered.validBytes), recovered };
+    return new Journal(path, handle, validBytes);
   }
 
   get bytes(): number {
     return this.size;
   }
 
-  /** Appends one line; with `sync` it is on disk when the promise resolves. Returns bytes written. */
-  async append(line: string, sync: boolean): Promise<number> {
-    const buf = Buffer.from(line + "\n", "utf8");
+  /** Appends lines; with `sync` they are on disk when the promise resolves. Returns bytes written. */
+  async append(text: string, sync: boolean): Promise<number> {
+    const buf = Buffer.from(text + "\n", "utf8");
     await this.handle.appendFile(buf);
     this.size += buf.length;
     if (sync) await this.handle.datasync();
     return buf.length;
   }
 
-  async truncate(): Promise<void> {
-    await this.truncateTo(0);
+  /** Starts the journal afresh after a compaction up to `after`. */
+  async restart(after: number): Promise<number> {
+    await this.handle.truncate(0);
+    this.size = 0;
+    const n = await this.append(journalHeader(after), false);
+    await this.handle.sync();
+    return n;
   }
 
   async truncateTo(bytes: number): Promise<void> {

@@ -1,5 +1,6 @@
-// The history state and the pure fold of journal records into it. Live writes and recovery use
-// the same `applyHistoryRecord`, so what is replayed is exactly what was recorded.
+// The journal records and their pure fold into a history model. Live writes and recovery use
+// the same `applyRecord`, so what is replayed is exactly what was recorded. The model is the
+// paged store (bodies on disk) or, for format-1 documents and tests, a plain array.
 
 import {
   FINISH_STATUSES,
@@ -60,9 +61,25 @@ export type HistoryRecord =
   | { op: "reopen"; job_id: string; time: number; aux_totals: AuxTotal[]; event: TimelineEntry }
   | { op: "amend"; job_id: string; fields: Pick<JobUpdate, "filament_used" | "filament_source"> }
   | { op: "delete"; job_ids: string[] }
+  /** Jobs restored from an export, ids kept; finished ones count in the totals. */
+  | { op: "import"; jobs: JobRecord[] }
   | { op: "delete_all" }
   | { op: "reset_totals"; aux_totals: AuxTotal[] }
   | { op: "setting"; key: string; value: unknown };
+
+/** What the fold needs from a history: the paged store and the plain array both provide it. */
+export interface HistoryModel {
+  nextJobNumber: number;
+  totals: JobTotals;
+  auxTotals: AuxTotal[];
+  settings: Record<string, unknown>;
+  /** A job to change; call `touch` after changing it. */
+  find(num: number): JobRecord | undefined;
+  touch(job: JobRecord): void;
+  insert(job: JobRecord): void;
+  remove(nums: ReadonlySet<number>): void;
+  clear(): void;
+}
 
 export function initialHistoryState(): HistoryState {
   return { nextJobNumber: 1, jobs: [], totals: zeroTotals(), auxTotals: [], settings: {} };
@@ -116,24 +133,78 @@ export function removeFromTotals(totals: JobTotals, job: JobRecord): void {
   totals.total_filament_used -= job.filament_used;
 }
 
+/** The format-1 document's state (everything in memory) as a fold model. */
+export function arrayModel(state: HistoryState): HistoryModel {
+  return {
+    get nextJobNumber() {
+      return state.nextJobNumber;
+    },
+    set nextJobNumber(n: number) {
+      state.nextJobNumber = n;
+    },
+    get totals() {
+      return state.totals;
+    },
+    set totals(t: JobTotals) {
+      state.totals = t;
+    },
+    get auxTotals() {
+      return state.auxTotals;
+    },
+    set auxTotals(t: AuxTotal[]) {
+      state.auxTotals = t;
+    },
+    get settings() {
+      return state.settings;
+    },
+    set settings(s: Record<string, unknown>) {
+      state.settings = s;
+    },
+    find: (num) => {
+      const i = indexOfJob(state.jobs, num);
+      return i === -1 ? undefined : state.jobs[i];
+    },
+    touch: () => undefined,
+    insert: (job) => {
+      state.jobs.push(job);
+    },
+    remove: (nums) => {
+      state.jobs = state.jobs.filter((j) => !nums.has(parseJobId(j.job_id)!));
+    },
+    clear: () => {
+      state.jobs = [];
+    },
+  };
+}
+
 export function applyHistoryRecord(state: HistoryState, rec: HistoryRecord): void {
+  applyRecord(arrayModel(state), rec);
+}
+
+function find(model: HistoryModel, id: string): JobRecord | undefined {
+  const num = parseJobId(id);
+  return num === null ? undefined : model.find(num);
+}
+
+export function applyRecord(state: HistoryModel, rec: HistoryRecord): void {
   switch (rec.op) {
     case "start": {
       const num = parseJobId(rec.job.job_id)!;
-      state.jobs.push({ ...rec.job, timeline: [...rec.job.timeline] });
+      state.insert({ ...rec.job, timeline: [...rec.job.timeline] });
       state.nextJobNumber = Math.max(state.nextJobNumber, num + 1);
       return;
     }
     case "update": {
-      const job = findJob(state, rec.job_id);
+      const job = find(state, rec.job_id);
       if (!job || job.status !== "in_progress") return;
       Object.assign(job, rec.fields);
       job.last_checkpoint = rec.time;
       addEvent(job, rec.event);
+      state.touch(job);
       return;
     }
     case "finish": {
-      const job = findJob(state, rec.job_id);
+      const job = find(state, rec.job_id);
       if (!job || job.status !== "in_progress") return;
       Object.assign(job, rec.fields);
       job.status = rec.status;
@@ -142,52 +213,64 @@ export function applyHistoryRecord(state: HistoryState, rec: HistoryRecord): voi
       addEvent(job, rec.event);
       if (FINISH_STATUSES.has(rec.status)) addToTotals(state.totals, job);
       state.auxTotals = rec.aux_totals;
+      state.touch(job);
       return;
     }
     case "interrupt": {
       for (const id of rec.job_ids) {
-        const job = findJob(state, id);
+        const job = find(state, id);
         if (!job || job.status !== "in_progress") continue;
         // Moonraker leaves end_time null for interrupted jobs; the checkpointed durations stay.
         job.status = "interrupted";
         job.paused = false;
         addEvent(job, { time: rec.time, event: "interrupted", detail: "printlog was not running when the job ended" });
+        state.touch(job);
       }
       return;
     }
     case "reopen": {
-      const job = findJob(state, rec.job_id);
+      const job = find(state, rec.job_id);
       if (!job || job.status === "in_progress") return;
       if (FINISH_STATUSES.has(job.status as FinishStatus)) removeFromTotals(state.totals, job);
       job.status = "in_progress";
       job.end_time = null;
       state.auxTotals = rec.aux_totals;
       addEvent(job, rec.event);
+      state.touch(job);
       return;
     }
     case "amend": {
-      const job = findJob(state, rec.job_id);
+      const job = find(state, rec.job_id);
       if (!job) return;
       if (rec.fields.filament_used !== undefined && FINISH_STATUSES.has(job.status as FinishStatus)) {
         state.totals.total_filament_used += rec.fields.filament_used - job.filament_used;
       }
       Object.assign(job, rec.fields);
+      state.touch(job);
       return;
     }
-    case "delete": {
-      const drop = new Set(rec.job_ids.map((id) => formatJobId(parseJobId(id) ?? -1)));
-      state.jobs = state.jobs.filter((j) => !drop.has(j.job_id));
+    case "import": {
+      for (const job of rec.jobs) {
+        const num = parseJobId(job.job_id)!;
+        if (state.find(num)) continue;
+        state.insert({ ...job, timeline: [...job.timeline] });
+        state.nextJobNumber = Math.max(state.nextJobNumber, num + 1);
+        if (FINISH_STATUSES.has(job.status as FinishStatus)) addToTotals(state.totals, job);
+      }
       return;
     }
+    case "delete":
+      state.remove(new Set(rec.job_ids.map((id) => parseJobId(id) ?? -1)));
+      return;
     case "delete_all":
-      state.jobs = [];
+      state.clear();
       return;
     case "reset_totals":
       state.totals = zeroTotals();
       state.auxTotals = rec.aux_totals;
       return;
     case "setting":
-      state.settings[rec.key] = rec.value;
+      Object.defineProperty(state.settings, rec.key, { value: rec.value, enumerable: true, writable: true, configurable: true });
       return;
   }
 }

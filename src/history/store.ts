@@ -1,82 +1,78 @@
 // The history store: the one interface through which jobs are added, checkpointed and finished
 // (by the recorder, or by tests without a printer) and read, deleted and totalled (by the API).
+// Job bodies stay on disk (see paged-history.ts); reads fetch only what they return.
 
 import { EventEmitter } from "node:events";
 import { DurableLog, type DurableLogOptions } from "./durable-log.js";
-import { applyHistoryRecord, findJob, initialHistoryState, type HistoryRecord, type HistoryState, type JobUpdate } from "./state.js";
+import { applyRecord, type HistoryRecord, type JobUpdate } from "./state.js";
+import { PagedHistory } from "./paged-history.js";
+import { jobView, selectPositions, type ListQuery } from "./job-view.js";
+import { HistoryError } from "./errors.js";
+import { cleanMetadata, type HistoryChange, type StartJobInput } from "./job-input.js";
+
+export { cleanMetadata, type HistoryChange, type StartJobInput };
 import { computeAuxTotals, resetAuxTotals, subtractAuxTotals } from "./aux-totals.js";
 import {
   formatJobId,
-  type AuxField,
+  parseJobId,
   type AuxTotal,
   type AuxTotalSpec,
   type FinishStatus,
   type JobRecord,
+  type JobStatus,
   type JobTotals,
   type TimelineEntry,
 } from "./types.js";
 
-export interface StartJobInput {
-  filename: string;
-  start_time: number;
-  user?: string;
-  metadata?: Record<string, unknown>;
-  auxiliary_data?: AuxField[];
-  filament_source?: string | null;
-  printer_file?: string | null;
-  cause?: string;
-}
-
-export interface HistoryChange {
-  action: "added" | "finished";
-  job: JobRecord;
-}
-
-export interface HistoryStoreOptions extends DurableLogOptions {
+export interface HistoryStoreOptions extends Omit<DurableLogOptions, "lock"> {
   /** Aux fields that report totals (from the sensor configuration). */
   auxTotalSpecs?: AuxTotalSpec[];
   /** Minimum seconds between journalled checkpoints of a running job. */
   checkpointInterval?: number;
 }
 
-/** Strips what Moonraker strips from stored metadata: job_id, print_start_time, thumbnail data. */
-export function cleanMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (!metadata || typeof metadata !== "object" || Array.isArray(metadata)) return {};
-  const { job_id: _id, print_start_time: _pst, ...rest } = metadata;
-  if (Array.isArray(rest["thumbnails"])) {
-    rest["thumbnails"] = rest["thumbnails"].map((t: unknown) => {
-      if (typeof t !== "object" || t === null) return t;
-      const { data: _data, ...thumb } = t as Record<string, unknown>;
-      return thumb;
-    });
-  }
-  return rest;
-}
-
 export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
   private lastCheckpoint = new Map<string, number>();
 
+  private readonly view: readonly JobRecord[];
+
   private constructor(
-    private readonly log: DurableLog<HistoryState, HistoryRecord>,
+    private readonly log: DurableLog<PagedHistory, HistoryRecord>,
     private readonly auxSpecs: AuxTotalSpec[],
     private readonly checkpointInterval: number,
   ) {
     super();
+    this.view = jobView(log.state);
   }
 
   static async open(dir: string, options: HistoryStoreOptions): Promise<HistoryStore> {
-    const log = await DurableLog.open<HistoryState, HistoryRecord>(
+    const log = await DurableLog.open<PagedHistory, HistoryRecord>(
       dir,
-      { name: "history", initial: initialHistoryState, apply: (s, r) => applyHistoryRecord(s, r) },
-      options,
+      {
+        name: "history",
+        load: (doc, format, ctx) => PagedHistory.load(ctx.dir, doc, format, ctx.readOnly),
+        apply: (s, r) => applyRecord(s, r),
+        capture: (s) => s.capture(),
+        dispose: async (s) => s.dispose(),
+      },
+      { ...options, lock: !options.readOnly },
     );
+    for (const rot of log.state.rot) {
+      log.warnings.push(rot);
+      options.logger.error("history.record_corrupt", { note: rot });
+    }
     const store = new HistoryStore(log, options.auxTotalSpecs ?? [], options.checkpointInterval ?? 30);
     if (options.readOnly) return store;
     // Moonraker: at start-up every in_progress job becomes interrupted (totals untouched).
-    const open = log.state.jobs.filter((j) => j.status === "in_progress").map((j) => j.job_id);
+    const open = store.openJobs().map((j) => j.job_id);
     if (open.length > 0) {
       options.logger.warn("history.interrupted", { jobs: open, note: "jobs were open when printlog last stopped" });
-      await log.append({ op: "interrupt", job_ids: open, time: Date.now() / 1000 });
+      // Not awaited when the directory cannot be written now: the record is kept and written
+      // (the job marked interrupted on disk) once it can.
+      await log.append({ op: "interrupt", job_ids: open, time: Date.now() / 1000 }).catch((e: unknown) => {
+        // Logged by the log (store.write_failed); serving the history matters more than this write.
+        if (!(e instanceof HistoryError && e.code === "storage_failed")) throw e;
+      });
     }
     store.alignAuxTotals();
     return store;
@@ -88,27 +84,64 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
     this.log.state.auxTotals = aligned;
   }
 
-  get state(): Readonly<HistoryState> {
-    return this.log.state;
-  }
-
-  get durable(): DurableLog<HistoryState, HistoryRecord> {
+  get durable(): DurableLog<PagedHistory, HistoryRecord> {
     return this.log;
   }
 
+  /** Problems found at start-up (a gap in the journal, a rotten record), for people to look at. */
+  get warnings(): readonly string[] {
+    return this.log.warnings;
+  }
+
+  /** Every job, ascending, as a read-only array view: each element is read from disk when used. */
   get jobs(): readonly JobRecord[] {
-    return this.log.state.jobs;
+    return this.view;
+  }
+
+  get count(): number {
+    return this.log.state.count;
   }
 
   getJob(jobId: string): JobRecord | undefined {
-    return findJob(this.log.state, jobId);
+    const num = parseJobId(jobId);
+    return num === null ? undefined : this.log.state.get(num);
+  }
+
+  /** The jobs a list query selects, as index positions (no body is read). */
+  select(q: ListQuery): number[] {
+    return selectPositions(this.log.state.index, q);
+  }
+
+  /** The job at an index position (from `select`), or undefined when it is gone meanwhile. */
+  jobAt(pos: number): JobRecord | undefined {
+    return pos < this.log.state.count ? this.log.state.bodyAt(pos) : undefined;
+  }
+
+  /** Job numbers of a selection, for reading them later while the history may change. */
+  numbersOf(positions: readonly number[]): Uint32Array {
+    const nums = this.log.state.index.nums;
+    return Uint32Array.from(positions, (p) => nums[p]!);
+  }
+
+  statusAt(pos: number): JobStatus {
+    return this.log.state.statusAt(pos);
+  }
+
+  byNumber(num: number): JobRecord | undefined {
+    return this.log.state.get(num);
+  }
+
+  private openJobs(): JobRecord[] {
+    return [...this.log.state.tail.values()].map((t) => t.job).filter((j) => j.status === "in_progress");
   }
 
   /** The job currently running, if any (at most one). */
   currentJob(): JobRecord | undefined {
-    const jobs = this.log.state.jobs;
-    for (let i = jobs.length - 1; i >= 0; i--) if (jobs[i]!.status === "in_progress") return jobs[i];
-    return undefined;
+    let found: JobRecord | undefined;
+    for (const { job } of this.log.state.tail.values()) {
+      if (job.status === "in_progress" && (!found || parseJobId(job.job_id)! > parseJobId(found.job_id)!)) found = job;
+    }
+    return found;
   }
 
   totals(): { job_totals: JobTotals; auxiliary_totals: AuxTotal[] } {
@@ -116,7 +149,8 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
   }
 
   setting<T>(key: string): T | undefined {
-    return this.log.state.settings[key] as T | undefined;
+    const settings = this.log.state.settings;
+    return Object.prototype.hasOwnProperty.call(settings, key) ? (settings[key] as T) : undefined;
   }
 
   async setSetting(key: string, value: unknown): Promise<void> {
@@ -264,8 +298,18 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
     return true;
   }
 
+  /** Restores exported jobs with their ids; refuses (changing nothing) when any id exists. */
+  async importJobs(jobs: JobRecord[]): Promise<void> {
+    const clash = jobs.filter((j) => this.getJob(j.job_id) !== undefined).map((j) => j.job_id);
+    if (clash.length > 0) {
+      throw new HistoryError("storage_failed", `${clash.length} job id(s) already in the history (${clash.slice(0, 5).join(", ")}${clash.length > 5 ? ", ..." : ""}); nothing imported`, { ids: clash.slice(0, 100) });
+    }
+    for (let i = 0; i < jobs.length; i += 500) await this.log.append({ op: "import", jobs: jobs.slice(i, i + 500) });
+  }
+
   async deleteAll(): Promise<string[]> {
-    const ids = this.log.state.jobs.map((j) => j.job_id);
+    const nums = this.log.state.index.nums.subarray(0, this.log.state.count);
+    const ids = Array.from(nums, (n) => formatJobId(n));
     await this.log.append({ op: "delete_all" });
     return ids;
   }

@@ -52,6 +52,8 @@ export interface PrinterLinkEvents {
   line: [line: string, time: number];
   open: [path: string, baud: number];
   close: [reason: string];
+  /** A command was written to the printer (its answer follows, up to its `ok`). */
+  write: [command: string];
 }
 
 /** Where printer lines come from and M-codes go: the serial port, or a replayed log. */
@@ -218,6 +220,7 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     const shape = this.strictAnswers || /^M115\b/.test(next.command) ? answerShape(next.command) : null;
     this.inflight = { ...next, timer: setTimeout(() => undefined, 0), shape, answered: false };
     this.armTimer();
+    this.emit("write", next.command);
     this.port.write(next.command + "\n", (err) => {
       if (err) this.opts.logger.warn("serial.write_failed", { command: next.command, error: err.message });
     });

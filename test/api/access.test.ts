@@ -3,7 +3,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { AccessPolicy, corsPattern } from "../../src/api/access.js";
+import { AccessPolicy } from "../../src/api/access.js";
+import { originMatches, parseOriginPattern } from "../../src/api/host-patterns.js";
 import type { Printlog } from "../../src/main.js";
 import { http, RpcClient, startInProcess } from "../helpers.js";
 
@@ -81,6 +82,6 @@ test("AccessPolicy: CIDR ranges, IPv4-mapped IPv6, wildcard domains, trusted-hos
   assert.equal(p.originAllowed("http://printer.lan.evil.com"), false);
   assert.equal(p.originAllowed("http://192.168.1.9:8080"), true, "origins on trusted hosts once a domain is configured");
   assert.equal(new AccessPolicy(["192.168.1.0/24"], "", []).originAllowed("http://192.168.1.9"), false);
-  assert.equal(corsPattern("*.local").test("fluidd.local"), true);
+  assert.equal(originMatches(parseOriginPattern("*.local"), "http://fluidd.local"), true);
   assert.throws(() => new AccessPolicy(["300.1.1.1/8"], "", []), /not an IP address/);
 });

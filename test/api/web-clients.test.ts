@@ -36,6 +36,12 @@ async function sequence(ws: RpcClient, calls: [string, unknown?][], startId: num
   return answers;
 }
 
+/** The only errors real Moonraker (no Klipper) also gives in these sequences (web-clients.md). */
+function assertOnlyMoonrakerErrors(answers: Map<string, any>, allowed: string[]): void {
+  const errors = [...answers.entries()].filter(([, r]) => "error" in r).map(([k, r]) => `${k.split("#")[0]}: ${r.error.code} ${r.error.message}`);
+  assert.deepEqual(errors, allowed);
+}
+
 const pick = (answers: Map<string, any>, method: string) => [...answers.entries()].filter(([k]) => k.startsWith(method + "#")).map(([, v]) => v);
 
 test("Fluidd 1.37.4's opening sequence on a fresh and a warm database", { timeout: 60_000 }, async (t) => {
@@ -79,7 +85,11 @@ test("Fluidd 1.37.4's opening sequence on a fresh and a warm database", { timeou
     assert.ok(pick(answers, "server.history.list")[0].result.jobs);
     assert.ok(pick(answers, "server.history.totals")[0].result.job_totals);
     assert.deepEqual(pick(answers, "server.files.list")[0].result, []);
-    assert.equal(pick(answers, "access.get_user")[0].error.code, -32601);
+    assert.equal(pick(answers, "access.get_user")[0].result.username, "_TRUSTED_USER_");
+    assert.deepEqual(pick(answers, "access.users.list")[0].result, { users: [] });
+    assert.equal(typeof pick(answers, "access.get_api_key")[0].result, "string");
+    assert.ok(!info.components.includes("job_queue") && !info.components.includes("spoolman"), "only what works is advertised");
+    assertOnlyMoonrakerErrors(answers, round === "fresh" ? ["server.database.get_item: -32601 Namespace fluidd not found"] : []);
     const sensors = pick(answers, "server.sensors.list")[0].result.sensors;
     assert.equal(sensors.hist_test.history_fields[0].field, "power_consumption");
     ws.close();
@@ -113,13 +123,19 @@ test("Mainsail 2.18.2's opening sequence (identify with id 0), warm database, he
         ["server.files.get_directory", { path: "gcodes/.thumbs" }],
         ["server.webcams.list"],
         ["server.info"],
-        ...(round === "fresh" ? ([["server.database.post_item", { namespace: "maintenance", key: "2a0c6a6e-1b6b-4c1b-9d57-2f1e2f2e2f2e", value: { name: "Oil rods", reminder: { type: "hours" } } }]] as [string, unknown][]) : []),
+        ...(round === "fresh"
+          ? ([
+              ["server.database.post_item", { namespace: "maintenance", key: "2a0c6a6e-1b6b-4c1b-9d57-2f1e2f2e2f2e", value: { name: "Oil rods", reminder: { type: "hours" } } }],
+              ["server.database.post_item", { namespace: "mainsail", key: "general.printername", value: "Voron" }],
+            ] as [string, unknown][])
+          : []),
       ],
       1,
     );
     for (const m of ["server.info", "server.config", "machine.system_info", "machine.proc_stats", "server.database.list", "server.webcams.list", "server.history.list", "server.history.totals"]) {
       assert.ok(pick(answers, m).every((r) => "result" in r), `${m} must succeed for Mainsail`);
     }
+    assertOnlyMoonrakerErrors(answers, []);
     const cfg = pick(answers, "server.config")[0].result.config;
     assert.equal(cfg["sensor hist_test"]["history_field_power_consumption"].desc, "Printer Power Consumption");
     assert.equal(cfg["sensor hist_test"]["history_field_power_consumption"].units, "kWh");
@@ -192,8 +208,10 @@ test("database: nested keys, namespaces on demand, 404s, HTTP and JSON-RPC; item
   const del = await ws.call("server.database.delete_item", { namespace: "mainsail", key: "general.printername" });
   assert.equal(del.result.value, "Voron");
   await ws.call("server.database.post_item", { namespace: "mainsail", key: "general.printername", value: "Voron 2.4" });
-  const bad = await ws.call("server.database.post_item", { namespace: "x", key: "__proto__.polluted", value: 1 });
-  assert.equal(bad.error.code, 400);
+  // Names are plain data: `__proto__` is an ordinary key, stored as such, polluting nothing.
+  const proto = await ws.call("server.database.post_item", { namespace: "x", key: "__proto__.polluted", value: 1 });
+  assert.equal(proto.result.value, 1);
+  assert.equal(({} as Record<string, unknown>)["polluted"], undefined);
   ws.close();
   // Restart (clean), then SIGKILL: the notes are still there.
   assert.equal(await pl.stop("SIGTERM"), 0);
@@ -212,19 +230,34 @@ test("database: nested keys, namespaces on demand, 404s, HTTP and JSON-RPC; item
 test("every unknown method answers -32601; identify needs its params; spoolman, webcams, queue, announcements answer", async (t) => {
   const { pl } = await start(t);
   const ws = await RpcClient.connect(pl.url);
-  for (const m of ["printer.objects.list", "printer.info", "machine.reboot", "server.files.upload", "access.login"]) {
+  for (const m of ["printer.query_endstops.status", "machine.update.status", "access.login"]) {
     assert.equal((await ws.call(m)).error.code, -32601, m);
+  }
+  // The printer API exists; with no printer it answers as Moonraker does without Klippy.
+  assert.equal((await ws.call("printer.info")).error.code, 503);
+  // Buttons the clients show for what printlog does not do: a clear refusal, not "Method not found".
+  for (const m of ["machine.reboot", "machine.shutdown", "machine.services.restart", "server.restart"]) {
+    const r = await ws.call(m, { service: "klipper" });
+    assert.equal(r.error.code, 400, m);
+    assert.match(r.error.message, /does not control the host/, m);
   }
   const missing = await ws.call("server.connection.identify", { client_name: "x" });
   assert.equal(missing.error.code, 400);
   assert.match(missing.error.message, /No data for argument: version/);
   assert.deepEqual((await ws.call("server.webcams.list")).result, { webcams: [] });
   assert.deepEqual((await ws.call("server.job_queue.status")).result, { queued_jobs: [], queue_state: "ready" });
+  // "Add to Queue" must not pretend: a clear error, over JSON-RPC and HTTP.
+  const queued = await ws.call("server.job_queue.post_job", { filenames: ["benchy.gcode"] });
+  assert.equal(queued.error.code, 400);
+  assert.match(queued.error.message, /job queue is not available/);
+  assert.equal((await http(`${pl.url}/server/job_queue/job`, jsonBody({ filenames: ["benchy.gcode"] }))).status, 400);
+  assert.deepEqual((await ws.call("server.job_queue.status")).result.queued_jobs, []);
   assert.deepEqual((await ws.call("server.announcements.list")).result, { entries: [], feeds: [] });
   assert.equal((await ws.call("server.spoolman.status")).result.spoolman_connected, false);
   const info = (await http(`${pl.url}/server/info`)).body.result;
   assert.match(info.moonraker_version, /printlog/);
   assert.ok(info.components.includes("sensor") && info.components.includes("database"));
+  assert.ok(!info.components.includes("job_queue"));
   assert.deepEqual(info.api_version.length, 3);
   ws.close();
 });

@@ -104,6 +104,7 @@ test("aux fields recorded on a real job: HTTP sensor readings, serial rules, spo
   assert.deepEqual(r.body.result, { spool_id: 7 });
   assert.deepEqual((await http(`${url}/server/spoolman/spool_id`)).body.result, { spool_id: 7 });
 
+  const rpc = await RpcClient.connect(url);
   vp.startPrint("CUBE~1.GCO");
   let job: any;
   for (let i = 0; i < 50 && !job; i++) {
@@ -112,7 +113,11 @@ test("aux fields recorded on a real job: HTTP sensor readings, serial rules, spo
     else await sleep(100);
   }
   assert.ok(job, "the job started");
-  const rpc = await RpcClient.connect(url);
+  // The added notification carries numbers where Moonraker's trackers start at 0 (Mainsail's
+  // job details fail on null); only the basic field without a reading is null, as in Moonraker.
+  const added = await rpc.waitFor((m) => m.method === "notify_history_changed" && m.params[0].action === "added", 10_000);
+  const start = Object.fromEntries(added.params[0].job.auxiliary_data.map((a: any) => [a.name, a.value]));
+  assert.deepEqual(start, { power_consumption: 0, max_current: 0, min_current: 0, avg_current: 0, status: null, filament: 0, spool_ids: [7] });
   for (const [energy, current, state] of [[100.1, 1.5, 2], [100.25, 2.75, 2], [100.4, 0.5, 2]] as const) {
     await post({ sensor: "hist_test", values: { energy, current, state } });
     await sleep(300);

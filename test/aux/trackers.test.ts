@@ -109,3 +109,31 @@ test("aux totals across several jobs: report_total sums, report_maximum keeps th
   assert.equal(again.totals().auxiliary_totals[0]!.total, 0);
   await again.close();
 });
+
+test("start values per strategy as Moonraker's trackers: numbers, never null, before the first reading", () => {
+  const start = (spec: string, init?: unknown) => feed(field(spec), [], init);
+  for (const s of ["delta", "accumulate", "average", "maximum", "minimum"]) {
+    assert.equal(start(`strategy=${s}`), 0, s);
+    assert.equal(start(`strategy=${s}\ninit_tracker=true`), 0, `${s} with init_tracker and no reading`);
+  }
+  assert.deepEqual(start("strategy=collect"), []);
+  assert.equal(start("strategy=basic\ninit_tracker=true"), 0);
+  // init_tracker starts from the last reading (delta: counts from it).
+  assert.equal(start("strategy=accumulate\ninit_tracker=true", 5), 5);
+  assert.equal(start("strategy=maximum\ninit_tracker=true", 5), 5);
+  assert.equal(start("strategy=basic\ninit_tracker=true", 7), 7);
+  assert.equal(start("strategy=delta\ninit_tracker=true", 7), 0);
+  // The start value of an average is replaced by the first sample, not averaged in.
+  assert.equal(feed(field("strategy=average\ninit_tracker=true"), [[4, true, false], [2, true, false]], 100), 3);
+  // maximum/minimum: the first sample replaces the 0 start even when it is lower (or higher).
+  assert.equal(feed(field("strategy=maximum"), [[-3, true, false], [-5, true, false]]), -3);
+  assert.equal(feed(field("strategy=minimum"), [[3, true, false], [5, true, false]]), 3);
+});
+
+test("basic without init_tracker keeps the previous job's value across a reset (Moonraker's BasicTracker)", () => {
+  const t = newTracker(field("strategy=basic"));
+  resetTracker(t);
+  sampleTracker(t, 2, true, false);
+  resetTracker(t);
+  assert.equal(auxEntry(t).value, 2);
+});

@@ -15,7 +15,7 @@ import { CLI, ROOT, http, sleep, startCli, tempDir } from "../helpers.js";
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 });
 
 test("--help on every command, exit 0; an unknown command or flag is a usage error (2)", () => {
-  for (const cmd of [[], ["serve"], ["replay"], ["list"], ["totals"], ["export"], ["check-config"]]) {
+  for (const cmd of [[], ["serve"], ["replay"], ["list"], ["totals"], ["export"], ["backup"], ["import"], ["check-config"]]) {
     const r = run([...cmd, "--help"]);
     assert.equal(r.status, 0, `${cmd.join(" ")} --help`);
     assert.match(r.stdout, /Usage: printlog/);

@@ -37,13 +37,13 @@ test("parseJournal refuses a corrupt line in the middle, naming file and line", 
   const text = `${line(1)}\n{"v":1,"seq":2,"rec":{"op"\n${line(3)}\n`;
   assert.throws(
     () => parseJournal(text, "/data/history.jsonl"),
-    (e: unknown) => e instanceof HistoryError && e.code === "journal_corrupt" && /history\.jsonl:2:/.test(e.message),
+    (e: unknown) => e instanceof HistoryError && e.code === "journal_corrupt" && /history\.jsonl:2 \(byte \d+\):/.test(e.message),
   );
 });
 
 test("parseJournal refuses sequence numbers that go backwards", () => {
   const text = `${line(5)}\n${line(4)}\n`;
-  assert.throws(() => parseJournal(text, "j"), /j:2: sequence 4 does not follow 5/);
+  assert.throws(() => parseJournal(text, "j"), /j:2 \(byte \d+\): sequence 4 does not follow 5/);
 });
 
 test("a store with a torn journal tail opens, logs it, and cuts the tail so later appends are clean", async (t) => {
@@ -81,7 +81,7 @@ test("a store whose journal is corrupt in the middle refuses to start and names 
   await assert.rejects(HistoryStore.open(dir, { logger: memoryLogger() }), (e: unknown) => {
     assert.ok(e instanceof HistoryError);
     assert.equal(e.code, "journal_corrupt");
-    assert.match(e.message, /history\.jsonl:2: corrupt journal record/);
+    assert.match(e.message, /history\.jsonl:2 \(byte \d+\): corrupt journal record/);
     return true;
   });
   // Nothing was thrown away: the file is untouched.

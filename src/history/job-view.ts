@@ -1,0 +1,82 @@
+// Reading the paged history: list selection over the in-memory index (Moonraker's SQL semantics,
+// no body read), and a read-only array view whose elements are read from disk when used.
+
+import type { JobIndex } from "./job-index.js";
+import type { PagedHistory } from "./paged-history.js";
+import type { JobRecord } from "./types.js";
+
+export interface ListQuery {
+  limit: number;
+  start: number;
+  before: number;
+  since: number;
+  order: "ASC" | "DESC";
+}
+
+/** Index positions a list query selects: `limit <= 0` is all, `start` skips, before/since are strict. */
+export function selectPositions(index: JobIndex, q: ListQuery): number[] {
+  const n = index.count;
+  const paged = q.limit > 0;
+  const skip = paged ? Math.max(0, q.start) : 0;
+  const want = paged ? q.limit : Infinity;
+  const out: number[] = [];
+  const desc = q.order === "DESC";
+  if (q.before === -1 && q.since === -1) {
+    for (let k = skip; k < n && out.length < want; k++) out.push(desc ? n - 1 - k : k);
+    return out;
+  }
+  const { start, end } = index;
+  let skipped = 0;
+  for (let k = 0; k < n && out.length < want; k++) {
+    const pos = desc ? n - 1 - k : k;
+    // A null end_time is NaN here, and NaN < before is false: "before" never matches a running job.
+    if (q.before !== -1 && !(end[pos]! < q.before)) continue;
+    if (q.since !== -1 && !(start[pos]! > q.since)) continue;
+    if (skipped < skip) {
+      skipped += 1;
+      continue;
+    }
+    out.push(pos);
+  }
+  return out;
+}
+
+/**
+ * A read-only array of every job, ascending, without holding them: `length` is the index's
+ * count and `jobs[i]` reads job i's body. Array methods work on it (one body at a time).
+ */
+export function jobView(h: PagedHistory): readonly JobRecord[] {
+  const readOnly = () => {
+    throw new TypeError("the job list is read-only");
+  };
+  return new Proxy([] as JobRecord[], {
+    get(target, prop, receiver) {
+      if (prop === "length") return h.count;
+      if (typeof prop === "string") {
+        const c = prop.charCodeAt(0);
+        if (c >= 48 && c <= 57) {
+          const i = Number(prop);
+          return Number.isInteger(i) && i < h.count ? h.bodyAt(i) : undefined;
+        }
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+    has(target, prop) {
+      if (typeof prop === "string" && /^\d+$/.test(prop)) return Number(prop) < h.count;
+      return Reflect.has(target, prop);
+    },
+    getOwnPropertyDescriptor(target, prop) {
+      if (prop === "length") return { value: h.count, writable: true, enumerable: false, configurable: false };
+      if (typeof prop === "string" && /^\d+$/.test(prop) && Number(prop) < h.count) {
+        return { value: h.bodyAt(Number(prop)), writable: false, enumerable: true, configurable: true };
+      }
+      return Reflect.getOwnPropertyDescriptor(target, prop);
+    },
+    ownKeys() {
+      return [...Array.from({ length: h.count }, (_, i) => String(i)), "length"];
+    },
+    set: readOnly,
+    deleteProperty: readOnly,
+    defineProperty: readOnly,
+  });
+}

@@ -1,0 +1,69 @@
+// The JSON-RPC budgets on a real method table: batch length, the answer budget (a single answer
+// refused, a batch cut with the rest not run), and stringifyWithin = JSON.stringify until it stops.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { dispatchJsonRpc } from "../../src/api/jsonrpc.js";
+import { stringifyWithin } from "../../src/api/json-limits.js";
+import { MethodTable } from "../../src/api/methods.js";
+
+test("stringifyWithin writes exactly what JSON.stringify writes", () => {
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => assert.equal(stringifyWithin(v, Infinity), JSON.stringify(v))),
+    { numRuns: 500, seed: 20261130 },
+  );
+  const odd = { a: undefined, b: [undefined, () => 1, Symbol("s")], c: new Date(0), d: Object.assign(Object.create(null), { x: 1 }), e: { toJSON: () => "t" }, f: [[[{ g: [1, { h: undefined }] }]]] };
+  assert.equal(stringifyWithin(odd, Infinity), JSON.stringify(odd));
+});
+
+test("stringifyWithin stops at the budget without visiting the rest of a long list", () => {
+  let visited = 0;
+  const items = Array.from({ length: 100_000 }, (_, i) => ({ i, name: `job-${i}` }));
+  const watched = new Proxy(items, {
+    get(target, key, receiver) {
+      if (typeof key === "string" && /^\d+$/.test(key)) visited++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  assert.equal(stringifyWithin({ result: { jobs: watched } }, 10_000), null);
+  assert.ok(visited < 1000, `visited ${visited} of 100000 items`);
+  assert.equal(stringifyWithin({ result: { jobs: items.slice(0, 10) } }, 10_000), JSON.stringify({ result: { jobs: items.slice(0, 10) } }));
+});
+
+function table(calls: string[]): MethodTable {
+  return new MethodTable().add(
+    { rpc: "big", handler: (a) => (calls.push("big"), { jobs: Array.from({ length: a.int("n") }, (_, i) => ({ i, pad: "x".repeat(90) })) }) },
+    { rpc: "write", handler: () => (calls.push("write"), { ok: true }) },
+  );
+}
+
+const req = (method: string, params: unknown, id: number) => ({ jsonrpc: "2.0", method, params, id });
+const limits = { maxBatch: 4, maxAnswerChars: 2000 };
+const ctx = { transport: "websocket" as const, ip: "127.0.0.1" };
+
+test("a single answer over the budget is refused with a clear error and its id", async () => {
+  const calls: string[] = [];
+  const small = JSON.parse((await dispatchJsonRpc(JSON.stringify(req("big", { n: 5 }, 1)), table(calls), ctx, limits))!);
+  assert.equal(small.result.jobs.length, 5);
+  const big = JSON.parse((await dispatchJsonRpc(JSON.stringify(req("big", { n: 100 }, 2)), table(calls), ctx, limits))!);
+  assert.equal(big.id, 2);
+  assert.equal(big.error.code, 400);
+  assert.match(big.error.message, /^Answer larger than 2000 characters: ask for less/);
+});
+
+test("a batch stops at the budget: later requests are not run and say so; batches past maxBatch are refused", async () => {
+  const calls: string[] = [];
+  const batch = [req("big", { n: 8 }, 1), req("big", { n: 8 }, 2), req("big", { n: 8 }, 3), req("write", {}, 4)];
+  const replies = JSON.parse((await dispatchJsonRpc(JSON.stringify(batch), table(calls), ctx, limits))!);
+  assert.deepEqual(replies.map((r: any) => r.id), [1, 2, 3, 4]);
+  assert.ok(replies[0].result);
+  assert.ok(replies[1].result);
+  assert.equal(replies[2].error.code, 400, "the third list does not fit");
+  assert.match(replies[3].error.message, /not run/);
+  assert.deepEqual(calls, ["big", "big", "big"], "the write after the budget was not run");
+  const tooMany = JSON.parse((await dispatchJsonRpc(JSON.stringify([...batch, req("write", {}, 5)]), table(calls), ctx, limits))!);
+  assert.equal(tooMany.error.code, -32600);
+  assert.match(tooMany.error.message, /batch larger than 4/);
+  assert.deepEqual(calls, ["big", "big", "big"], "nothing of a refused batch runs");
+});
