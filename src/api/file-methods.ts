@@ -235,6 +235,10 @@ export async function fileResponse(ctx: FileContext, path: string): Promise<Resp
   } catch {
     throw badRequest("Malformed percent-encoding in the file path");
   }
+  // Linux's limits (NAME_MAX 255 bytes a name, PATH_MAX 4096): a longer name cannot exist.
+  if (Buffer.byteLength(decoded) > 4096 || decoded.split("/").some((part) => Buffer.byteLength(part) > 255)) {
+    throw badRequest("Path too long");
+  }
   const { root, rel } = splitPath(decoded);
   const shown = rel ? `${root}/${rel}` : root;
   // Moonraker's older log paths, still what Mainsail's "Moonraker log" button opens.

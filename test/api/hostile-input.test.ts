@@ -86,7 +86,7 @@ test("JSON nested far deeper than the stack is a 400 (body, type hint, JSON-RPC 
   }
   const hint = await raw(s.port, `/server/database/item?namespace=n&key=k&value:json=${encodeURIComponent(deepArray(2000))}`, { method: "POST" });
   assert.equal(hint.status, 400, hint.text.slice(0, 200));
-  // A value nested within the limits (the database keeps its own, lower one) is fine.
+  // A value nested within the limits (the database's own is 32 levels) is fine.
   const fine = await raw(s.port, "/server/database/item", { method: "POST", headers: JSON_HEADERS, body: `{"namespace":"n","key":"k","value":${deepArray(20)}}` });
   assert.equal(fine.status, 200, fine.text);
 
