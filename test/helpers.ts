@@ -133,7 +133,7 @@ export class RpcClient {
   }
 
   /** Resolves with the first message (already received or future) matching pred. */
-  waitFor(pred: (m: any) => boolean, timeoutMs = 5000): Promise<any> {
+  waitFor(pred: (m: any) => boolean, timeoutMs = 20_000): Promise<any> {
     const have = this.messages.find(pred);
     if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {

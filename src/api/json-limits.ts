@@ -43,7 +43,12 @@ export function stringifyWithin(value: unknown, max: number): string | null {
     length += s.length;
     return length <= max;
   };
-  const write = (v: unknown, level: number): boolean => {
+  const write = (value: unknown, level: number, key: string): boolean => {
+    let v = value;
+    // As JSON.stringify does: toJSON first (a lazily produced list answers with a lazy array).
+    if (level < 3 && typeof v === "object" && v !== null && typeof (v as { toJSON?: unknown }).toJSON === "function") {
+      v = (v as { toJSON(key: string): unknown }).toJSON(key);
+    }
     const plain =
       level < 3 && typeof v === "object" && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== "function" &&
       (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
@@ -52,7 +57,8 @@ export function stringifyWithin(value: unknown, max: number): string | null {
       if (!add("[")) return false;
       for (let i = 0; i < v.length; i++) {
         if (i > 0 && !add(",")) return false;
-        if (!write(skipped(v[i]) ? null : v[i], level + 1)) return false;
+        const el: unknown = v[i];
+        if (!write(skipped(el) ? null : el, level + 1, String(i))) return false;
       }
       return add("]");
     }
@@ -62,9 +68,9 @@ export function stringifyWithin(value: unknown, max: number): string | null {
       if (skipped(val)) continue;
       if (!add(`${first ? "" : ","}${JSON.stringify(k)}:`)) return false;
       first = false;
-      if (!write(val, level + 1)) return false;
+      if (!write(val, level + 1, k)) return false;
     }
     return add("}");
   };
-  return write(value, 0) ? parts.join("") : null;
+  return write(value, 0, "") ? parts.join("") : null;
 }

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { dispatchJsonRpc } from "../../src/api/jsonrpc.js";
 import { stringifyWithin } from "../../src/api/json-limits.js";
 import { MethodTable } from "../../src/api/methods.js";
+import { StreamedList } from "../../src/api/streamed-result.js";
 
 test("stringifyWithin writes exactly what JSON.stringify writes", () => {
   fc.assert(
@@ -29,6 +30,13 @@ test("stringifyWithin stops at the budget without visiting the rest of a long li
   assert.equal(stringifyWithin({ result: { jobs: watched } }, 10_000), null);
   assert.ok(visited < 1000, `visited ${visited} of 100000 items`);
   assert.equal(stringifyWithin({ result: { jobs: items.slice(0, 10) } }, 10_000), JSON.stringify({ result: { jobs: items.slice(0, 10) } }));
+  // A lazily produced list (the history's limit=0 answer): items are made only until the budget.
+  let made = 0;
+  const lazy = new StreamedList(100_000, 100_000, (i) => (made++, items[i]));
+  assert.equal(stringifyWithin({ jsonrpc: "2.0", result: lazy, id: 1 }, 10_000), null);
+  assert.ok(made < 1000, `made ${made} of 100000 items`);
+  const few = new StreamedList(3, 3, (i) => items[i]);
+  assert.equal(stringifyWithin({ result: few }, Infinity), JSON.stringify({ result: few }));
 });
 
 function table(calls: string[]): MethodTable {
