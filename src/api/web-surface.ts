@@ -5,11 +5,12 @@
 import { join } from "node:path";
 import type { Hono } from "hono";
 import type { Config } from "../config/config.js";
+import { LastPrints } from "../files/last-print.js";
 import type { HistoryStore } from "../history/store.js";
 import type { Logger } from "../log.js";
 import type { AuxService } from "../aux/service.js";
 import { loadSpoolmanSettings, SpoolmanLink } from "../aux/spoolman.js";
-import { GcodeFiles, type LastPrint } from "../files/file-metadata.js";
+import { GcodeFiles } from "../files/file-metadata.js";
 import type { LogRing } from "../files/log-ring.js";
 import type { AccessPolicy } from "./access.js";
 import { accessMethods } from "./access-methods.js";
@@ -45,27 +46,18 @@ export interface WebSurface {
   close(): void;
 }
 
-/** The newest job of a file: server.files.metadata's `job_id` and `print_start_time`. */
-function lastPrintOf(store: HistoryStore, filename: string): LastPrint | null {
-  const jobs = store.jobs;
-  for (let i = jobs.length - 1; i >= 0; i--) {
-    const j = jobs[i]!;
-    if (j.filename === filename) return { job_id: j.job_id, start_time: j.start_time };
-  }
-  return null;
-}
-
 export function createWebSurface(d: WebSurfaceDeps): WebSurface {
   const before = d.warnings.length;
   const spoolmanSettings = loadSpoolmanSettings(d.config, d.warnings);
   for (const w of d.warnings.slice(before)) d.logger.warn("config.warning", { detail: w });
   const gcodeDir = d.config.printer.gcodeDir;
+  const lastPrints = new LastPrints(d.store);
   const files: FileContext = {
     gcodeDir,
     dataDir: d.dataDir,
     log: d.log,
     // Thumbnails go beside the G-code (.thumbs), or to data_dir/thumbs when gcode_dir is read-only.
-    gcodeFiles: gcodeDir ? new GcodeFiles(gcodeDir, join(d.dataDir, "thumbs"), (name) => lastPrintOf(d.store, name)) : null,
+    gcodeFiles: gcodeDir ? new GcodeFiles(gcodeDir, join(d.dataDir, "thumbs"), (name) => lastPrints.get(name)) : null,
   };
   const spoolman = spoolmanSettings
     ? new SpoolmanLink(spoolmanSettings, d.logger.child({ component: "spoolman" }), (connected) => d.notify("notify_spoolman_status_changed", [{ spoolman_connected: connected }]))

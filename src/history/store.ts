@@ -31,6 +31,14 @@ export interface HistoryStoreOptions extends Omit<DurableLogOptions, "lock"> {
   checkpointInterval?: number;
 }
 
+/** What the in-memory index knows of a job. */
+export interface JobSummary {
+  job_id: string;
+  status: JobStatus;
+  start_time: number;
+  end_time: number | null;
+}
+
 export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
   private lastCheckpoint = new Map<string, number>();
 
@@ -125,6 +133,16 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
 
   statusAt(pos: number): JobStatus {
     return this.log.state.statusAt(pos);
+  }
+
+  /** Every job's id, status and times from the index alone (no body is read), oldest first: for
+   *  scans over the whole history, whatever its size. */
+  *summaries(): Generator<JobSummary> {
+    const state = this.log.state;
+    for (let pos = 0; pos < state.count; pos++) {
+      const num = state.index.nums[pos]!;
+      yield { job_id: formatJobId(num), status: state.statusAt(pos), start_time: state.index.start[pos]!, end_time: state.index.endAt(pos) };
+    }
   }
 
   byNumber(num: number): JobRecord | undefined {

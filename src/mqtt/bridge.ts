@@ -65,7 +65,7 @@ export class MqttBridge {
     const c = o.config;
     this.topics = mqttTopics(c.instanceName);
     this.mark = mark;
-    if (mark === null && !o.store.jobs.some((j) => j.status !== "in_progress")) this.mark = { job_id: "", time: 0 };
+    if (mark === null && ![...o.store.summaries()].some((j) => j.status !== "in_progress")) this.mark = { job_id: "", time: 0 };
     this.client = connect({
       protocol: c.tls ? "mqtts" : "mqtt",
       host: c.address,
@@ -208,7 +208,9 @@ export class MqttBridge {
   }
 
   private async drainOnce(): Promise<void> {
-    const { jobs, dropped } = pendingJobs(this.o.store.jobs, this.mark, this.o.config.backlog);
+    // Decided from the index alone; only the bodies to publish are read.
+    const { jobs: pending, dropped } = pendingJobs(this.o.store.summaries(), this.mark, this.o.config.backlog);
+    const jobs = pending.map((s) => this.o.store.getJob(s.job_id)).filter((j): j is NonNullable<typeof j> => j !== undefined);
     if (dropped > 0) this.o.logger.warn("mqtt.backlog_dropped", { jobs: dropped, note: `only the last ${this.o.config.backlog} finished jobs are kept for publishing (publish_backlog)` });
     // At least QoS 1: the broker's acknowledgement is what moves the mark, so nothing is lost.
     const qos = Math.max(1, this.o.config.defaultQos) as 1 | 2;

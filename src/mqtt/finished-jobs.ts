@@ -12,11 +12,14 @@ export interface PublishedMark {
   time: number;
 }
 
-export function finishTime(job: JobRecord): number {
+/** What deciding needs of a job: the index's summary (no body read) or the whole record. */
+export type FinishedJob = Pick<JobRecord, "job_id" | "status" | "start_time" | "end_time"> & { last_checkpoint?: number | null };
+
+export function finishTime(job: FinishedJob): number {
   return job.end_time ?? job.last_checkpoint ?? job.start_time;
 }
 
-function after(job: JobRecord, mark: PublishedMark): boolean {
+function after(job: FinishedJob, mark: PublishedMark): boolean {
   const t = finishTime(job);
   // A job re-opened and finished again has a later finish time, so it is published again.
   return t > mark.time || (t === mark.time && job.job_id > mark.job_id);
@@ -26,20 +29,22 @@ function after(job: JobRecord, mark: PublishedMark): boolean {
  * The jobs to publish, oldest finish first. With no mark yet (MQTT newly enabled) only the newest
  * finished job, so the retained topic has a value without replaying the whole history.
  */
-export function pendingJobs(jobs: readonly JobRecord[], mark: PublishedMark | null, backlog: number): { jobs: JobRecord[]; dropped: number } {
-  const order = (a: JobRecord, b: JobRecord) => finishTime(a) - finishTime(b) || (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : 0);
+export function pendingJobs<J extends FinishedJob>(jobs: Iterable<J>, mark: PublishedMark | null, backlog: number): { jobs: J[]; dropped: number } {
+  const order = (a: J, b: J) => finishTime(a) - finishTime(b) || (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : 0);
   if (mark === null) {
-    let newest: JobRecord | null = null;
+    let newest: J | null = null;
     for (const j of jobs) if (j.status !== "in_progress" && (newest === null || order(j, newest) > 0)) newest = j;
     return { jobs: newest ? [newest] : [], dropped: 0 };
   }
   // One pass over the history; only the (few) pending jobs are sorted.
-  const pending = jobs.filter((j) => j.status !== "in_progress" && after(j, mark)).sort(order);
+  const pending: J[] = [];
+  for (const j of jobs) if (j.status !== "in_progress" && after(j, mark)) pending.push(j);
+  pending.sort(order);
   const dropped = Math.max(0, pending.length - backlog);
   return { jobs: pending.slice(dropped), dropped };
 }
 
-export function markOf(job: JobRecord): PublishedMark {
+export function markOf(job: FinishedJob): PublishedMark {
   return { job_id: job.job_id, time: finishTime(job) };
 }
 
