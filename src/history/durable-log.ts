@@ -61,7 +61,7 @@ interface Pending {
   waiters: { resolve: () => void; reject: (e: Error) => void }[];
 }
 
-const READ_ATTEMPTS = 8;
+const READ_ATTEMPTS = 30;
 
 export class DurableLog<S, R> {
   private journal: Journal | null = null;
@@ -120,7 +120,7 @@ export class DurableLog<S, R> {
     for (let attempt = 1; ; attempt++) {
       const file = new DurableJsonFile<unknown>(join(dir, `${spec.name}.json`));
       const db = new Low<SnapshotData<unknown>>(file, { format: 2, seq: 0, prevSeq: 0, state: null });
-      await db.read();
+      const existed = (await file.read().then((d) => (d ? ((db.data = d), true) : false)));
       let state: S;
       try {
         state = await spec.load(db.data.state, db.data.format, { dir, readOnly: true, logger: opts.logger });
@@ -130,10 +130,19 @@ export class DurableLog<S, R> {
         throw e;
       }
       const recovered = await Journal.read<R>(join(dir, `${spec.name}.jsonl`));
-      const consistent = recovered.after === null ? recovered.format === 1 || recovered.entries.length === 0 || recovered.entries[0]!.seq <= db.data.seq + 1 : recovered.after <= db.data.seq;
-      if (!consistent && attempt < READ_ATTEMPTS) {
+      // The document read again: unchanged means no compaction committed between the two reads,
+      // so the journal read is the one that follows it (a compaction restarts the journal only
+      // after renaming its document).
+      const again = await file.read();
+      const unchanged = again === null ? existed === false : existed === true && again.seq === db.data.seq && again.prevSeq === db.data.prevSeq;
+      const follows = recovered.after === null || recovered.after <= db.data.seq;
+      if (!unchanged || !follows) {
         await spec.dispose?.(state);
-        continue; // compacted meanwhile: the journal follows a newer document
+        if (attempt >= READ_ATTEMPTS) {
+          throw new HistoryError("storage_failed", `could not read a consistent state of ${file.path} and its journal in ${READ_ATTEMPTS} attempts (compacting continuously?)`, { file: file.path });
+        }
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+        continue; // compacted meanwhile
       }
       const log = new DurableLog<S, R>(dir, spec, db, opts, state, db.data.seq, async () => undefined);
       log.replay(recovered, db.data);

@@ -13,15 +13,16 @@ export interface LocalFile {
   metadata: Record<string, unknown>;
 }
 
-/** The file in `dir` the printer's name stands for (the name itself, its 8.3 alias, or a long
- *  name the firmware cut short), with its metadata; null when it is not there. */
+/** The file in `dir` the printer's name stands for (the name itself; else, checked by size, its
+ *  8.3 alias or a long name the firmware cut short), with its metadata; null when not there. */
 export async function localFileFor(dir: string, filename: string, sfn: string | null, size: number | null): Promise<LocalFile | null> {
   for (const name of [filename, sfn]) {
     if (!name) continue;
     const path = resolveInside(dir, name);
     if (!path) continue;
+    // The printer's own name for it: that file (its size is the user's business).
     const meta = await readGcodeMetadata(path).catch(() => null);
-    if (meta && (size === null || meta["size"] === size)) return { name, metadata: meta };
+    if (meta) return { name, metadata: meta };
   }
   const found = await findLocalFile(dir, filename, sfn, size);
   if (!found) return null;

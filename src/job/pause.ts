@@ -25,6 +25,10 @@ export function resume(r: Reduction, reason: string): void {
   job.pausePos = null;
   job.pauseInferred = false;
   job.notPrinting = null;
+  // The resume is the last sign of printing: the standing reports of the pause are no evidence
+  // of a new one (the position may rise a moment after the resume is announced).
+  job.standing = 0;
+  job.posAt = Math.max(job.posAt, r.now);
   r.emit({ kind: "resume", time: r.now, fields: fieldsOf(job, r.now), reason });
 }
 
@@ -51,6 +55,9 @@ export function inferPause(r: Reduction): void {
   if (!job || job.paused || job.tentative || s.dialect !== "marlin2" || job.pos <= 0 || job.notPrinting) return;
   if (job.size !== null && job.pos >= job.size) return; // the last moves run after the file is read (addendum)
   const lastSign = Math.max(job.posAt, job.xyzAt, s.lastBusyAt);
-  if (job.standing < 2 || r.now - lastSign < PAUSE_STAND_S || r.now - s.lastBusyAt < BUSY_QUIET_S) return;
-  pause(r, `the SD position has stood at ${job.pos} for ${(r.now - lastSign).toFixed(0)} s with the printer idle (no keep-alive): paused from the screen`, lastSign, true);
+  // Measured up to the last standing report, not to the tick: after a stall of printlog itself
+  // the tick runs before the reports that waited meanwhile are read.
+  const stood = job.seenAt - lastSign;
+  if (job.standing < 2 || stood < PAUSE_STAND_S || job.seenAt - s.lastBusyAt < BUSY_QUIET_S) return;
+  pause(r, `the SD position has stood at ${job.pos} for ${stood.toFixed(0)} s with the printer idle (no keep-alive): paused from the screen`, lastSign, true);
 }

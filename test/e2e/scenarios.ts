@@ -103,7 +103,7 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
     const total = vp.timing.endedAt - vp.timing.startedAt;
     near(job.total_duration, total, 2, "total_duration");
     if (expect.pauseDetected) {
-      near(job.print_duration, total - vp.timing.pausedSeconds, 2, "print_duration");
+      near(job.print_duration, total - vp.timing.pausedSeconds, 2, `print_duration (timeline ${JSON.stringify(job.printlog.timeline)}, printer paused at ${vp.timing.pausedAt - vp.timing.startedAt} s for ${vp.timing.pausedSeconds} s)`);
       assert.ok(job.printlog.timeline.some((e: any) => e.event === "paused"));
       assert.ok(job.printlog.timeline.some((e: any) => e.event === "resumed"));
     }

@@ -148,3 +148,17 @@ test("a screen start cancelled in its heat-up (queries held, keep-alives only) i
   assert.ok(never.effects.some((e) => e.kind === "drop"));
   assert.equal(finishOf(never.effects), undefined);
 });
+
+test("an announced pause and resume: the standing reports of the pause infer no second pause", () => {
+  const steps: Step[] = [
+    [0, "File opened: a.gco Size: 100000"],
+    [0.1, "File selected"],
+    [1, "SD printing byte 1000/100000"],
+    [2, "SD printing byte 2000/100000"],
+    [2.5, "//action:pause"],
+  ];
+  for (let t = 3; t <= 8; t++) steps.push([t, "SD printing byte 2000/100000"], [t + 0.1, tick]);
+  steps.push([8.5, "//action:resume"], [9, "SD printing byte 2000/100000"], [9.1, tick], [10, "SD printing byte 3000/100000"], [10.1, tick]);
+  const { effects } = run(steps);
+  assert.deepEqual(effects.filter((e) => e.kind === "pause" || e.kind === "resume").map((e) => [e.kind, e.time]), [["pause", 2.5], ["resume", 8.5]]);
+});
