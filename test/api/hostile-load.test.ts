@@ -139,7 +139,8 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
       ws.on("error", () => undefined);
       // Stop reading: the socket's receive window fills and the server's sends back up.
       (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-      for (let k = 0; k < 10; k++) ws.send(JSON.stringify(rpc("server.history.list", { limit: 0 }, k)));
+      // 30 full lists asked for: queued whole, that would be over 1 GB for the 20 clients.
+      for (let k = 0; k < 30; k++) ws.send(JSON.stringify(rpc("server.history.list", { limit: 0 }, k)));
       stuck.push(ws);
     }
     // Meanwhile a reading client is answered.
@@ -170,7 +171,8 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
     for (const ws of stuck) ws.terminate();
   }
   t.diagnostic(`RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB with 20 stalled clients`);
-  // Each stalled client holds at most one answer (~1.3 MB here) beyond the kernel's buffers.
-  assert.ok(peak - base < 150, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB with 20 stalled clients`);
+  // Each stalled client holds about one answer (~2 MB here) beyond the kernel's buffers; the rest
+  // of the margin is the collector's slack on a loaded machine (25-180 MB seen; queued whole: >1 GB).
+  assert.ok(peak - base < 300, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB with 20 stalled clients`);
   assert.equal((await raw(s.port, "/server/history/totals")).status, 200);
 });
