@@ -14,7 +14,8 @@ export interface RequestContext {
 
 export interface ApiMethod {
   rpc: string;
-  http?: { verb: HttpVerb; path: string };
+  /** `alsoVerbs`: other verbs Moonraker accepts at the same path for the same method. */
+  http?: { verb: HttpVerb; path: string; alsoVerbs?: HttpVerb[] };
   handler(args: Args, ctx: RequestContext): unknown;
 }
 
@@ -28,7 +29,7 @@ export class MethodTable {
       this.byRpc.set(m.rpc, m);
       if (m.http) {
         const verbs = this.byPath.get(m.http.path) ?? new Map<HttpVerb, ApiMethod>();
-        verbs.set(m.http.verb, m);
+        for (const verb of [m.http.verb, ...(m.http.alsoVerbs ?? [])]) verbs.set(verb, m);
         this.byPath.set(m.http.path, verbs);
       }
     }

@@ -128,7 +128,7 @@ export function printerMethods(printer: PrinterService): ApiMethod[] {
     },
     {
       rpc: "printer.objects.query",
-      http: { verb: "GET", path: "/printer/objects/query" },
+      http: { verb: "GET", path: "/printer/objects/query", alsoVerbs: ["POST"] },
       handler: (args) =>
         guarded(() => {
           const request = parseObjectRequest(args);

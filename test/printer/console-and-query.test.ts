@@ -70,6 +70,10 @@ test("console and queries against a ready printer", { timeout: 180_000 }, async 
     assert.deepEqual(rpc.result.status.fan, { speed: null });
     const gcode = (await ws.call("printer.objects.query", { objects: { gcode: ["commands"] } })).result.status.gcode;
     assert.ok(gcode.commands.M105);
+    // moonraker-client queries with a POST and a JSON body, which Moonraker accepts too.
+    const post = await http(`${url}/printer/objects/query`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ objects: { webhooks: ["state"] } }) });
+    assert.equal(post.status, 200, JSON.stringify(post.body));
+    assert.equal(post.body.result.status.webhooks.state, "ready");
   });
 
   await t.test("HTTP subscribe with a WebSocket's connection_id pushes changed fields to it", async () => {
