@@ -73,7 +73,7 @@ test("aux fields recorded on a real job: HTTP sensor readings, serial rules, spo
   const link = join(dir, "printer");
   const cfg = join(dir, "printlog.cfg");
   await writeFile(cfg, CONFIG(link, join(dir, "data")));
-  const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds: 6 });
+  const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds: 10 }); // long enough for several M114 replies (every 2 s) under load
   await vp.plug();
   const pl = await startCli(["serve", "--config", cfg]);
   t.after(async () => {
