@@ -3,6 +3,7 @@
 // Pure: bytes in, bytes out; a malformed image is an error, never a hang (bounded by its size).
 
 import { deflateSync } from "node:zlib";
+import { crc32Table } from "../crc32.js";
 
 export class ImageError extends Error {}
 
@@ -57,21 +58,7 @@ export function decodeQoi(buf: Buffer): { width: number; height: number; rgba: B
   return { width, height, rgba };
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(data: Buffer): number {
-  let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+const crc32 = (data: Buffer): number => crc32Table(data);
 
 function chunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);

@@ -13,6 +13,7 @@ import { HistoryError } from "./errors.js";
 import { DELETED, JobIndex, type IndexEntry } from "./job-index.js";
 import { decodeLine, encodeLine } from "./line-codec.js";
 import type { JobRecord } from "./types.js";
+import { crc32Table } from "../crc32.js";
 
 export const ENTRY_BYTES = 48;
 const INDEX_MAGIC = "PRINTLOG-INDEX\0\0";
@@ -79,22 +80,7 @@ async function writeAll(fd: number, buf: Buffer, pos: number): Promise<void> {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (the one zlib.crc32 computes) of bytes [from, to): no Buffer per call. */
-export function crc32Table(b: Uint8Array, from: number, to: number): number {
-  let c = 0xffffffff;
-  for (let i = from; i < to; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export { crc32Table };
 
 export class JobFiles {
   private constructor(
