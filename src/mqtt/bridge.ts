@@ -45,6 +45,12 @@ export function mqttTopics(instance: string) {
 /** How often the printer snapshot is compared with the last one published, when no interval is set. */
 const SNAPSHOT_SECONDS = 5;
 
+/** Whether the history holds a finished job, from the index alone (stops at the first). */
+function hasFinishedJob(store: HistoryStore): boolean {
+  for (const j of store.summaries()) if (j.status !== "in_progress") return true;
+  return false;
+}
+
 export class MqttBridge {
   readonly topics: ReturnType<typeof mqttTopics>;
   private readonly client: MqttClient;
@@ -65,7 +71,7 @@ export class MqttBridge {
     const c = o.config;
     this.topics = mqttTopics(c.instanceName);
     this.mark = mark;
-    if (mark === null && ![...o.store.summaries()].some((j) => j.status !== "in_progress")) this.mark = { job_id: "", time: 0 };
+    if (mark === null && !hasFinishedJob(o.store)) this.mark = { job_id: "", time: 0 };
     this.client = connect({
       protocol: c.tls ? "mqtts" : "mqtt",
       host: c.address,
