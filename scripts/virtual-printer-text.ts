@@ -13,7 +13,13 @@ export interface VpFile {
   filament: number;
   /** An M1001 at this fraction of the file: `Done printing file`, then the position stands for ever. */
   m1001At?: number;
+  /** The card's date of the file, seconds since the epoch (FAT wall-clock time, read as UTC; even
+   *  seconds: FAT keeps two-second steps). */
+  modified?: number;
 }
+
+/** The date `M20 T` prints when a file has none of its own. */
+const DEFAULT_FAT = 0x5a3b1c2d;
 
 /** What `M115` prints. */
 export function firmwareLines(dialect: VpDialect): string[] {
@@ -55,18 +61,44 @@ export function firmwareLines(dialect: VpDialect): string[] {
   }
 }
 
-/** What `M20` prints, with `L` (long names) and `T` (dates) where the firmware has them. */
+/** What `M20` prints, with `L` (long names) and `T` (dates) where the firmware has them:
+ *  Marlin 1.1.x's `M20` takes no parameters (`gcode_M20()` calls `card.ls()`), Buddy's prints bare
+ *  names (`M20-M30_M32-M34.cpp`), RRF in Marlin mode names only, and its `S2`/`S3` JSON. */
 export function fileList(d: VpDialect, files: VpFile[], args: string): string[] {
+  if (d === "rrf" && /S[23]/.test(args)) return [rrfJsonList(files, args)];
   const long = /L/.test(args);
+  const dated = /T/.test(args);
   const out = ["Begin file list"];
   for (const f of files) {
     if (d === "buddy") out.push(f.sfn);
-    else if (d === "prusa_mk3" && long) out.push(`${f.sfn} ${f.size} 0x5A3B1C2D "${f.long}"`);
+    else if (d === "prusa_mk3") out.push(`${f.sfn} ${f.size}${dated ? " 0x" + fatHex(f).toString(16) : ""}${long ? ` "${f.long}"` : ""}`);
     else if (d === "rrf") out.push(f.long);
-    else if (d === "marlin2") out.push(`${f.sfn} ${f.size}`); // plain: no long names, no dates
+    else if (d === "marlin2" || d === "marlin1") out.push(`${f.sfn} ${f.size}`); // no long names, no dates
     // M20 L prints only 26 characters of a long name (MAX_VFAT_ENTRIES 2, second round).
-    else out.push(`${f.sfn} ${f.size}${/T/.test(args) ? " 0x5A3B1C2D" : ""}${long ? " " + (d === "marlin2_host" ? f.long.slice(0, 26) : f.long) : ""}`);
+    else out.push(`${f.sfn} ${f.size}${dated ? " 0x" + fatHex(f).toString(16).toUpperCase().padStart(8, "0") : ""}${long ? " " + f.long.slice(0, 26) : ""}`);
   }
   out.push("End file list");
   return out;
+}
+
+/** A file's date packed as FAT keeps it (date << 16 | time), as `M20 T` prints it. */
+export function fatHex(f: VpFile): number {
+  if (f.modified === undefined) return DEFAULT_FAT;
+  const t = new Date(f.modified * 1000);
+  const date = ((t.getUTCFullYear() - 1980) << 9) | ((t.getUTCMonth() + 1) << 5) | t.getUTCDate();
+  const time = (t.getUTCHours() << 11) | (t.getUTCMinutes() << 5) | (t.getUTCSeconds() >> 1);
+  return ((date << 16) | time) >>> 0;
+}
+
+/** RRF 3's `M20 S3` (`RepRap::GetFilelistResponse`): the whole folder from index `R` in one
+ *  line, `date` only when the card's year is after 1980; `S2` names only. */
+function rrfJsonList(files: VpFile[], args: string): string {
+  const from = Number(/R(\d+)/.exec(args)?.[1] ?? 0);
+  const detailed = /S3/.test(args);
+  const entries = files.slice(from).map((f) => {
+    if (!detailed) return JSON.stringify(f.long);
+    const date = f.modified !== undefined && f.modified >= Date.UTC(1981, 0, 1) / 1000 ? `,"date":"${new Date(f.modified * 1000).toISOString().slice(0, 19)}"` : "";
+    return `{"type":"f","name":${JSON.stringify(f.long)},"size":${f.size}${date}}`;
+  });
+  return `{"dir":"0:/gcodes/","first":${from},"files":[${entries.join(",")}],"next":0${detailed ? "" : ',"err":0'}}`;
 }

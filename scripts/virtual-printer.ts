@@ -32,9 +32,9 @@ export interface VpOptions {
 }
 
 export const DEFAULT_FILES: VpFile[] = [
-  { sfn: "BENCHY~1.GCO", long: "benchy_0.2mm_PLA.gcode", size: 240_000, filament: 4200 },
-  { sfn: "CUBE~1.GCO", long: "calibration cube.gcode", size: 60_000, filament: 900 },
-  { sfn: "VASE~1.GCO", long: "spiral vase.gcode", size: 120_000, filament: 2500 },
+  { sfn: "BENCHY~1.GCO", long: "benchy_0.2mm_PLA.gcode", size: 240_000, filament: 4200, modified: Date.UTC(2026, 10, 2, 9, 15, 42) / 1000 },
+  { sfn: "CUBE~1.GCO", long: "calibration cube.gcode", size: 60_000, filament: 900, modified: Date.UTC(2025, 1, 28, 23, 59, 58) / 1000 },
+  { sfn: "VASE~1.GCO", long: "spiral vase.gcode", size: 120_000, filament: 2500, modified: Date.UTC(2024, 6, 14, 18, 0, 0) / 1000 },
 ];
 
 interface Print {
@@ -269,7 +269,7 @@ export class VirtualPrinter {
             "Stats: Total time: 3d 4h 5m 6s, Longest job: 0d 8h 0m 0s",
             `Stats: Filament used: ${((this.stats.filamentMm + live) / 1000).toFixed(2)}m`,
           );
-        } else out.push(`echo:Unknown command: "M78"`);
+        } else out.push(this.unknown(code, line));
         break;
       case "M114": {
         const e = this.currentE();
@@ -287,7 +287,7 @@ export class VirtualPrinter {
       case "M409":
         if (this.dialect === "rrf" && /job\.file\.fileName/.test(args)) {
           out.push(`{"key":"job.file.fileName","flags":"","result":${this.print ? JSON.stringify("0:/gcodes/" + this.print.file.long) : "null"}}`);
-        } else out.push(`echo:Unknown command: "${line}"`);
+        } else out.push(this.unknown(code, line));
         break;
       case "M31":
         if (this.print && this.dialect !== "rrf") {
@@ -300,10 +300,17 @@ export class VirtualPrinter {
       case "M73":
         break;
       default:
-        out.push(`echo:Unknown command: "${line}"`);
+        out.push(this.unknown(code, line));
     }
     out.push("ok");
     this.write(...out);
+  }
+
+  /** How each firmware refuses a code it lacks: Marlin (and Buddy, built on it) `echo:Unknown
+   *  command: "M36"` (`GCodeParser::unknown_command_error`); RRF looks for a macro `M36.g`, then
+   *  warns (`GCodes::TryMacroFile`, `HandleResult`: `warningNotSupported`). */
+  private unknown(code: string, line: string): string {
+    return this.dialect === "rrf" ? `Warning: ${code}: Command is not supported` : `echo:Unknown command: "${line}"`;
   }
 
   // ---- the printer's screen ----

@@ -69,7 +69,7 @@ export class Recorder {
     this.recent.push(line);
     if (this.recent.length > 8) this.recent.shift();
     for (const hook of this.lineHooks) hook(line, time);
-    const ev = parseLine(line, { dialect: this.state.dialect, inFileList: this.state.inFileList });
+    const ev = parseLine(line, { dialect: this.state.dialect, inFileList: this.state.inFileList, inJsonList: this.state.jsonListSince !== null });
     this.observe(ev, time);
     this.input(ev, time);
   }
@@ -177,7 +177,8 @@ export class Recorder {
           const job = this.store.getJob(id);
           const size = job && typeof job.metadata["size"] === "number" ? (job.metadata["size"] as number) : null;
           const local = await this.localFile(e.fields.filename, e.fields.printer_file ?? job?.printer_file ?? null, size);
-          const metadata = local && job ? { ...job.metadata, ...local.metadata } : undefined;
+          // The card's date for the file now named (e.fields.metadata); a local copy's wins.
+          const metadata = job && (local || e.fields.metadata) ? { ...job.metadata, ...e.fields.metadata, ...local?.metadata } : undefined;
           const filename = local?.name ?? e.fields.filename;
           await this.store.updateJob(id, e.time, { ...e.fields, filename, ...(metadata ? { metadata } : {}) }, undefined, true);
           this.logger.info("job.renamed", { job_id: id, filename });

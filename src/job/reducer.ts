@@ -2,6 +2,7 @@
 // rules of its concern — start.ts, end.ts, pause.ts, filament.ts, naming.ts — each citing its
 // evidence in serial-protocol.md. Every transition carries a reason the recorder logs and keeps.
 
+import { endJsonListing, jsonListing } from "./card-files.js";
 import { donePrinting, finish, firmwareError, notPrinting, statsCounts, stopped } from "./end.js";
 import { filamentFromE, filamentFromM78, prusaStats } from "./filament.js";
 import { isShortName, stripPath } from "./naming.js";
@@ -29,6 +30,8 @@ export function initialRecorderState(): RecorderState {
     lastClosed: null,
     files: {},
     inFileList: false,
+    jsonListSince: null,
+    listPages: 0,
     stats: null,
     prusaStats: null,
   };
@@ -99,6 +102,7 @@ function apply(r: Reduction, input: RecorderInput): void {
       if (s.pendingDone && now - s.pendingDone.at >= RRF_DONE_WAIT_S) finish(r, "completed", "Done printing file", s.pendingDone.at);
       inferPause(r);
       expireTentative(r);
+      endJsonListing(s, now);
       if (s.job) r.emit({ kind: "update", time: now, fields: fieldsOf(s.job, now) });
       return;
     case "link_up":
@@ -107,6 +111,7 @@ function apply(r: Reduction, input: RecorderInput): void {
       if (s.job) finish(r, "klippy_disconnect", `serial link lost: ${input.reason}`, now, REOPEN_AFTER_LOSS_S);
       s.selected = null;
       s.lastProgress = null;
+      endJsonListing(s);
       return;
     case "host_sent":
       return command(r, input.command, true);
@@ -117,6 +122,7 @@ function apply(r: Reduction, input: RecorderInput): void {
       s.lastProgress = null;
       s.pendingDone = null;
       s.inFileList = false;
+      endJsonListing(s);
       return;
     case "firmware":
       s.firmware = input.name;
@@ -217,7 +223,10 @@ function apply(r: Reduction, input: RecorderInput): void {
       return;
     case "file_list_end":
       s.inFileList = false;
+      endJsonListing(s);
       return;
+    case "file_list_json":
+      return jsonListing(r, input);
     case "file_list_entry":
       s.files[input.sfn.toLowerCase()] = { sfn: input.sfn, size: input.size, long: input.long, modified: input.modified };
       return;
@@ -250,6 +259,8 @@ function apply(r: Reduction, input: RecorderInput): void {
       s.lastBusyAt = now;
       return;
     case "ok":
+      endJsonListing(s);
+      return;
     case "reset_cause":
     case "open_failed":
     case "temperature":

@@ -28,7 +28,7 @@ export function startJob(r: Reduction, cause: string, size: number | null, sfnHi
   // earlier); a screen start is both at once.
   const startedAt = Math.min(o.startAt ?? (sel && !sel.byHost ? sel.at : r.now), r.now);
   const fileSize = size ?? sel?.size ?? cardEntry(s, name.sfn)?.size ?? null;
-  const entry = cardEntry(s, name.sfn);
+  const entry = cardEntry(s, name.sfn) ?? (name.filename ? cardEntry(s, stripPath(name.filename)) : undefined);
   const metadata: Record<string, unknown> = {};
   if (fileSize !== null) metadata["size"] = fileSize;
   if (entry?.modified) metadata["modified"] = entry.modified;
@@ -224,7 +224,9 @@ export function currentFileNames(r: Reduction, sfn: string, long: string | null)
     job.filename = target;
     job.sfn = sfn;
     job.nameUnknown = false;
-    r.emit({ kind: "update", time: r.now, fields: { filename: job.filename, printer_file: sfn } });
+    // The listing's date for the file now named (RRF names it only once it prints, M409).
+    const modified = (cardEntry(r.s, sfn) ?? cardEntry(r.s, target))?.modified ?? null;
+    r.emit({ kind: "update", time: r.now, fields: { filename: job.filename, printer_file: sfn, ...(modified !== null ? { metadata: { modified } } : {}) } });
   } else if (recased) {
     job.sfn = sfn;
   }

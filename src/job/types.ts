@@ -121,6 +121,10 @@ export interface RecorderState {
   lastClosed: ClosedJob | null;
   files: Record<string, SdFile>;
   inFileList: boolean;
+  /** When an RRF JSON listing cut at the line cap began: its pieces follow until its `ok`. */
+  jsonListSince: number | null;
+  /** Pages of the current RRF JSON listing asked for so far. */
+  listPages: number;
   stats: { finished: number; failed: number } | null;
   prusaStats: number | null;
 }

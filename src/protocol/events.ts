@@ -38,8 +38,18 @@ export type PrinterEvent =
   | { type: "file_list_begin" }
   | { type: "file_list_entry"; sfn: string; size: number | null; long: string | null; modified: number | null }
   | { type: "file_list_end" }
+  /** RRF's JSON listing (`M20 S3`): the files of one page, and where the next page starts
+   *  (`M20 S3 R<resume>`) when the page was cut or the firmware said there is more. */
+  | { type: "file_list_json"; first: number; files: CardFile[]; resume: number | null; cut: boolean }
   | { type: "resend"; line: number }
   | { type: "other"; text: string };
+
+/** A file on the printer's card with its date (seconds since the epoch) where the firmware gives one. */
+export interface CardFile {
+  name: string;
+  size: number | null;
+  modified: number | null;
+}
 
 export const MAX_LINE_LENGTH = 1024;
 

@@ -38,6 +38,8 @@ const ANSWERS: [RegExp, RegExp][] = [
   [/^M114\b/, /^X:\s*-?\d/],
   [/^M27(\s+C)?$/, /^(SD printing byte|Not SD printing|Current file:|SD print paused|Not currently playing|Done printing file)/],
   [/^M115\b/, /FIRMWARE_NAME:/],
+  // RRF's JSON listing (`M20 S3`) is one line of its own, never wrapped in `Begin file list`.
+  [/^M20 S3\b/, /^\{"dir":/],
   [/^M20\b/, /^End file list/],
 ];
 /** A firmware that does not know the command answers that instead. */

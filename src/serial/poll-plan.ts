@@ -2,6 +2,19 @@
 // reported (serial-protocol.md §2.1-2.2). Pure: state in, commands out.
 
 import type { RecorderState } from "../job/types.js";
+import { RRF_LIST_COMMAND } from "../protocol/rrf-file-list.js";
+
+/** The card is listed again this often while nothing prints: a file copied on since is named
+ *  and dated by the time it prints. */
+export const RELIST_IDLE_SECONDS = 600;
+
+/** How to list the card with the most each firmware tells: long names and FAT dates (`M20 L T`,
+ *  Marlin 2 with LONG_FILENAME_HOST_SUPPORT, Prusa MK3), RRF's JSON with dates (`M20 S3`), else
+ *  names and sizes (Marlin 1.x ignores M20's parameters; Buddy prints bare names). */
+export function listCommand(state: RecorderState): string {
+  if (state.dialect === "rrf") return RRF_LIST_COMMAND;
+  return state.caps["EXTENDED_M20"] || state.dialect === "prusa_mk3" ? "M20 L T" : "M20";
+}
 
 export interface PollSettings {
   idleSeconds: number;
@@ -30,7 +43,7 @@ export function setupCommands(state: RecorderState, settings: PollSettings): str
   // The extruder's position while idle: the next job's E baseline (see job/filament.ts).
   out.push("M114");
   // M20 walks the card; only while nothing prints (open question 9).
-  if (!state.job) out.push(state.caps["EXTENDED_M20"] || state.dialect === "prusa_mk3" ? "M20 L T" : "M20");
+  if (!state.job) out.push(listCommand(state));
   return out;
 }
 
@@ -45,6 +58,15 @@ export function dueCommands(state: RecorderState, mem: PollMemory, settings: Pol
   };
   const watching = state.job !== null || state.selected !== null || state.pendingDone !== null || state.lastClosed !== null;
   if (!mem.autoreportSd) due("M27", watching ? settings.printingSeconds : settings.idleSeconds);
+  // Idle only: nothing printing or selected, and the last job long over (a job cut off by a lost
+  // link may still print; it is re-adopted within seconds of the link's return if so).
+  const idle = !state.job && !state.selected && !state.pendingDone && (!state.lastClosed || now - state.lastClosed.endedAt >= RELIST_IDLE_SECONDS);
+  if (idle) {
+    // The first listing went out with the setup commands.
+    const list = listCommand(state);
+    mem.last[list] ??= now;
+    due(list, RELIST_IDLE_SECONDS);
+  }
   if (state.job) {
     // M114 alongside M78: a screen abort loses the M78 answer, and a standing toolhead is
     // part of how a pause shows on plain Marlin (second round).
