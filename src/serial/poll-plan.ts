@@ -10,10 +10,13 @@ export const RELIST_IDLE_SECONDS = 600;
 
 /** How to list the card with the most each firmware tells: long names and FAT dates (`M20 L T`,
  *  Marlin 2 with LONG_FILENAME_HOST_SUPPORT, Prusa MK3), RRF's JSON with dates (`M20 S3`), else
- *  names and sizes (Marlin 1.x ignores M20's parameters; Buddy prints bare names). */
+ *  names and sizes (Marlin 1.x ignores M20's parameters; Buddy prints bare names). Marlin 2
+ *  without long names may still date files (M20_TIMESTAMP_SUPPORT, no `Cap:` of its own); a build
+ *  without it ignores the `T` (`M20.cpp`: `TERN0(M20_TIMESTAMP_SUPPORT, parser.boolval('T'))`). */
 export function listCommand(state: RecorderState): string {
   if (state.dialect === "rrf") return RRF_LIST_COMMAND;
-  return state.caps["EXTENDED_M20"] || state.dialect === "prusa_mk3" ? "M20 L T" : "M20";
+  if (state.caps["EXTENDED_M20"] || state.dialect === "prusa_mk3") return "M20 L T";
+  return state.dialect === "marlin2" ? "M20 T" : "M20";
 }
 
 export interface PollSettings {

@@ -45,6 +45,7 @@ test("cardDate refuses what is no date: before FAT's 1980, after its 2107, 25 o'
 const ENTRY_ROWS: [string, string, Record<string, unknown>][] = [
   ["Marlin 2 M20 L T (M020.md)", "CALIBR~1.GCO 12893 0x5A3B1C2D calibration_cube_0.2mm_PLA", { sfn: "CALIBR~1.GCO", size: 12893, long: "calibration_cube_0.2mm_PLA", modified: utc(2025, 1, 27, 3, 33, 26) }],
   ["Prusa MK3 M20 L T (cardreader.cpp)", 'NAME.GCO 14129 0x58a8b5ce "Long name.gcode"', { sfn: "NAME.GCO", size: 14129, long: "Long name.gcode", modified: utc(2024, 5, 8, 22, 46, 28) }],
+  ["Marlin 2 M20 T, M20_TIMESTAMP_SUPPORT without long names (M20.cpp)", "BENCHY.GCO 240000 0x5A3B1C2D", { sfn: "BENCHY.GCO", size: 240000, long: null, modified: utc(2025, 1, 27, 3, 33, 26) }],
   ["Marlin 1.1.x M20 (cardreader.cpp LS_SerialPrint: path, name, size)", "/SUB/BENCHY.GCO 240000", { sfn: "SUB/BENCHY.GCO", size: 240000, long: null, modified: null }],
   ["Buddy M20 (bare d_name)", "XYZCAL~1.GCO", { sfn: "XYZCAL~1.GCO", size: null, long: null, modified: null }],
   ["hostile: a date word too long to be FAT", "A.GCO 10 0x123456789 Long.gcode", { sfn: "A.GCO", size: 10, long: "Long.gcode", modified: null }],
@@ -241,12 +242,12 @@ test("Marlin 1.x and Buddy listings carry no date: a job on them has no modified
 
 // ---- what each firmware is asked, and when ----
 
-test("the listing command per firmware: RRF's dated JSON, M20 L T where dated, else plain M20", () => {
+test("the listing command per firmware: RRF's dated JSON, M20 L T where long names are, M20 T on other Marlin 2, else plain M20", () => {
   const s = initialRecorderState();
   const rows: [Dialect, Record<string, boolean>, string][] = [
     ["rrf", {}, "M20 S3"],
     ["marlin2", { EXTENDED_M20: true }, "M20 L T"],
-    ["marlin2", {}, "M20"],
+    ["marlin2", {}, "M20 T"],
     ["prusa_mk3", {}, "M20 L T"],
     ["marlin1", {}, "M20"],
     ["prusa_buddy", {}, "M20"],
