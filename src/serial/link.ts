@@ -8,6 +8,7 @@ import { ReadlineParser } from "@serialport/parser-readline";
 import { LineCap } from "./line-cap.js";
 import { AUTO_PLACES, autoDetect } from "./device.js";
 import type { Logger } from "../log.js";
+import { MAX_LINE_LENGTH } from "../protocol/events.js";
 
 /** Only M-codes: a Prusa MK3 treats any G-code from the host as the start of a USB print. */
 export const SAFE_COMMAND = /^M\d{1,4}(?:\s[ -~]{0,60})?$/;
@@ -85,6 +86,8 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
   private inflight: (Pending & { timer: NodeJS.Timeout; shape: RegExp | null; answered: boolean }) | null = null;
   private baudIndex = 0;
   private lastWaitLog = "";
+  /** The last line was cut at the cap: the next one is its rest. */
+  private cut = false;
   path: string | null = null;
   strictAnswers = false;
   lastLineAt = 0;
@@ -156,6 +159,7 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
   private onClose(reason: string): void {
     if (!this.port) return;
     this.port = null;
+    this.cut = false;
     this.failAll();
     this.opts.logger.warn("serial.closed", { path: this.path, reason });
     this.emit("close", reason);
@@ -168,7 +172,11 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     const line = raw.replace(/\r/g, "");
     const trimmed = line.trim();
     const inflight = this.inflight;
-    if (inflight) {
+    // The rest of a line cut at the cap (LineCap) is never an answer or an `ok`: a file name in
+    // RRF's one-line JSON listing may read `ok …` right where the line was cut.
+    const continued = this.cut;
+    this.cut = Buffer.byteLength(raw) >= MAX_LINE_LENGTH;
+    if (inflight && !continued) {
       if (!inflight.answered && inflight.shape && (inflight.shape.test(trimmed.replace(/^ok\s+/, "")) || REFUSED.test(trimmed))) inflight.answered = true;
       if (trimmed === "ok" || trimmed.startsWith("ok ") || trimmed.startsWith("ok:")) {
         if (inflight.answered || !inflight.shape) this.complete(true);
