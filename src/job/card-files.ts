@@ -1,5 +1,5 @@
-// The printer's card as its listing shows it: RRF's dated JSON pages (`M20 S3`), each file kept
-// with its size and date so a job on it is named and dated (`metadata.modified`).
+// The printer's card as its listing shows it (`M20` lines, RRF's dated JSON pages `M20 S3`), each
+// file kept with its size and date so a job on it is named and dated (`metadata.modified`).
 
 import type { PrinterEvent } from "../protocol/events.js";
 import { RRF_LIST_COMMAND } from "../protocol/rrf-file-list.js";
@@ -12,6 +12,13 @@ export const MAX_LIST_PAGES = 64;
 export const MAX_CARD_FILES = 4096;
 /** The pieces of a cut JSON line come within this long, or the listing is over anyway. */
 const JSON_PIECES_S = 10;
+
+/** One line of an `M20` listing; a new name only while the card holds fewer than MAX_CARD_FILES. */
+export function listedFile(s: RecorderState, ev: Extract<PrinterEvent, { type: "file_list_entry" }>): void {
+  const key = ev.sfn.toLowerCase();
+  if (!(key in s.files) && Object.keys(s.files).length >= MAX_CARD_FILES) return;
+  s.files[key] = { sfn: ev.sfn, size: ev.size, long: ev.long, modified: ev.modified };
+}
 
 export function jsonListing(r: Reduction, ev: Extract<PrinterEvent, { type: "file_list_json" }>): void {
   const s = r.s;

@@ -2,7 +2,7 @@
 // rules of its concern — start.ts, end.ts, pause.ts, filament.ts, naming.ts — each citing its
 // evidence in serial-protocol.md. Every transition carries a reason the recorder logs and keeps.
 
-import { endJsonListing, jsonListing } from "./card-files.js";
+import { endJsonListing, jsonListing, listedFile } from "./card-files.js";
 import { donePrinting, finish, firmwareError, notPrinting, statsCounts, stopped } from "./end.js";
 import { filamentFromE, filamentFromM78, prusaStats } from "./filament.js";
 import { isShortName, stripPath } from "./naming.js";
@@ -228,8 +228,7 @@ function apply(r: Reduction, input: RecorderInput): void {
     case "file_list_json":
       return jsonListing(r, input);
     case "file_list_entry":
-      s.files[input.sfn.toLowerCase()] = { sfn: input.sfn, size: input.size, long: input.long, modified: input.modified };
-      return;
+      return listedFile(s, input);
     case "other":
       if (input.text !== "") s.lastOther = input.text;
       // Sprinter's two-line error: `Error:0` then `: Extruder switched off. MAXTEMP triggered !` (E11).

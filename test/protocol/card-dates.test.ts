@@ -213,6 +213,17 @@ test("a hostile card cannot grow the listing past MAX_CARD_FILES", () => {
   assert.deepEqual(effects, [], "a full listing asks for no more pages");
 });
 
+test("an endless M20 listing of new names stops growing at MAX_CARD_FILES; known names still update", () => {
+  const s = initialRecorderState();
+  s.dialect = "marlin2";
+  feed(s, [parseLine("Begin file list")]);
+  for (let i = 0; i < MAX_CARD_FILES + 50; i++) reduce(s, parseLine(`F${i}.GCO ${i}`, { dialect: "marlin2", inFileList: s.inFileList }), 1000);
+  assert.equal(Object.keys(s.files).length, MAX_CARD_FILES);
+  reduce(s, parseLine("F1.GCO 99 0x5A3B1C2D", { dialect: "marlin2", inFileList: s.inFileList }), 1001);
+  assert.equal(s.files["f1.gco"]!.size, 99);
+  assert.equal(s.files["f1.gco"]!.modified, utc(2025, 1, 27, 3, 33, 26));
+});
+
 test("Marlin 2 (M20 L T): a screen start is dated from the listing at once", () => {
   const s = initialRecorderState();
   s.dialect = "marlin2";
