@@ -85,6 +85,9 @@ test("RRF: the card's date from M20 S3, every page of a listing cut at the line 
     filament: 300,
     modified: Date.UTC(2024, i % 12, 1 + i, 10, i, 2 * i) / 1000,
   }));
+  // Hostile names on the card: quotes, backslashes, a name that reads `ok`, one of 250 characters.
+  files[5]!.long = 'ok "quoted" \\ back.gcode';
+  files[6]!.long = "ok " + "y".repeat(240) + ".gcode";
   const print = files[28]!;
   const { job, received } = await printJob(t, { dialect: "rrf", files, print, gcodeDir: false });
   assert.equal(job.filename, print.long);
