@@ -5,7 +5,7 @@
 import { endJsonListing, jsonListing, listedFile } from "./card-files.js";
 import { donePrinting, finish, firmwareError, notPrinting, statsCounts, stopped } from "./end.js";
 import { filamentFromE, filamentFromM78, prusaStats } from "./filament.js";
-import { isShortName, stripPath } from "./naming.js";
+import { cardEntry, isShortName, stripPath } from "./naming.js";
 import { inferPause, pause, resume } from "./pause.js";
 import { fieldsOf, Reduction, REOPEN_AFTER_LOSS_S, RRF_DONE_WAIT_S, SELECTION_FRESH_S } from "./reduction.js";
 import { currentFileNames, expireTentative, fileSelected, progress, startJob } from "./start.js";
@@ -186,7 +186,9 @@ function apply(r: Reduction, input: RecorderInput): void {
         const name = stripPath(input.file);
         if (name && s.job.filename !== name) {
           s.job.filename = name;
-          r.emit({ kind: "update", time: now, fields: { filename: name } });
+          // Named only now (no object model to ask): the listing's date comes with the name.
+          const modified = cardEntry(s, name)?.modified ?? null;
+          r.emit({ kind: "update", time: now, fields: { filename: name, ...(modified !== null ? { metadata: { modified } } : {}) } });
         }
         finish(r, input.reason === "finished" ? "completed" : "cancelled", `${input.reason === "finished" ? "Finished" : "Cancelled"} printing file ${input.file}`, at);
       }

@@ -163,6 +163,21 @@ test("RRF: a job named by M409 is dated from the listing (metadata.modified in t
   assert.deepEqual(rename.fields.metadata, { modified: utc(2024, 5, 1, 10, 20, 30) });
 });
 
+test("RRF without the object model: the job named by `Finished printing file` is dated then", () => {
+  const s = rrfState();
+  feed(s, [parseRrfFileList(rrfList([rrfEntry("benchy.gcode", 5000, "2024-05-01T10:20:30")]))!]);
+  const effects = feed(s, [
+    { type: "sd_progress", pos: 100, size: 5000 },
+    { type: "sd_progress", pos: 400, size: 5000 },
+    parseLine("Done printing file"),
+    parseLine("Finished printing file 0:/gcodes/benchy.gcode, print time was 0h 1m"),
+  ]);
+  const rename = effects.find((e) => e.kind === "update" && e.fields.filename === "benchy.gcode");
+  assert.ok(rename && rename.kind === "update", JSON.stringify(effects.map((e) => e.kind)));
+  assert.deepEqual(rename.fields.metadata, { modified: utc(2024, 5, 1, 10, 20, 30) });
+  assert.ok(effects.some((e) => e.kind === "finish" && e.status === "completed"));
+});
+
 test("RRF: a file the listing does not date gets no modified (never a guess)", () => {
   const s = rrfState();
   feed(s, [parseRrfFileList(rrfList([rrfEntry("old.gcode", 5000)]))!]);
