@@ -328,7 +328,14 @@ export class VirtualPrinter {
     return file;
   }
 
-  startPrint(name?: string): VpFile {
+  /** Marlin 2: the selected file printed by that host's M24 (on its own port: nothing is printed
+   *  on this one). */
+  printSelected(): VpFile {
+    if (!this.selectedOnly) throw new Error("no file selected");
+    return this.startPrint(this.selectedOnly.sfn, true);
+  }
+
+  startPrint(name?: string, silent = false): VpFile {
     const file = this.files.find((f) => f.sfn === name || f.long === name) ?? this.files[0]!;
     this.selectedOnly = null;
     if (this.print?.stuck) this.endPrint(); // a new selection closes the file M1001 left open
@@ -365,7 +372,7 @@ export class VirtualPrinter {
     };
     // A screen start leaves a stale queue slot: an `ok` that answers nothing (second round).
     if (this.marlin2) lines.push("ok");
-    this.write(...lines);
+    if (!silent) this.write(...lines);
     if (heat > 0) this.keepAlive(Date.now() / 1000 + heat);
     this.run();
     return file;
