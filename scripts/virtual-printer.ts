@@ -130,7 +130,13 @@ export class VirtualPrinter {
     });
   }
 
-  private write(...lines: string[]): void {
+  /** Queries waiting in the firmware's command queue now. */
+  get queuedQueries(): number {
+    return this.queued.size;
+  }
+
+  /** Lines the firmware prints (also a test's way to make it print an `Error:`). */
+  write(...lines: string[]): void {
     if (!this.socat?.stdin?.writable || this.muted) return;
     this.socat.stdin.write(lines.map((l) => l + "\n").join(""));
   }
