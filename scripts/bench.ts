@@ -20,6 +20,7 @@ import { VirtualPrinter } from "./virtual-printer.js";
 import { benchMqtt } from "./bench-mqtt.js";
 import { CAPTURES } from "../test/protocol/captures.js";
 import { benchStatusUpdates } from "./bench-printer.js";
+import { deployedNodeFlags } from "./node-flags.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, "..", "..");
@@ -39,8 +40,8 @@ interface Served {
   stop: () => Promise<void>;
 }
 
-/** Node's flags in deploy/printlog.service: printlog is measured as it is deployed. */
-const SERVICE_FLAGS = ((await readFile(join(ROOT, "deploy", "printlog.service"), "utf8").catch(() => "")).match(/^ExecStart=\/usr\/bin\/env node ((?:--\S+ )*)/m)?.[1] ?? "").trim().split(/\s+/).filter(Boolean);
+/** Node's flags as deployed (deploy/node-flags.env, which the units and `npm start` read too). */
+const SERVICE_FLAGS = deployedNodeFlags(ROOT);
 
 async function serve(dir: string, cli = CLI): Promise<Served> {
   const t0 = performance.now();
@@ -307,7 +308,7 @@ async function main(): Promise<void> {
   await writeFile(join(ldir, "c.cfg"), `[server]\nhost: 127.0.0.1\nport: 0\ndata_dir: ${join(ldir, "d")}\nlog_level: warn\n[printer]\ndevice: ${link}\npoll_printing_seconds: 1\n`);
   const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds: 2 });
   await vp.plug();
-  const proc = spawn(process.execPath, [CLI, "serve", "--config", join(ldir, "c.cfg")], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, [...SERVICE_FLAGS, CLI, "serve", "--config", join(ldir, "c.cfg")], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve) => {
     let buf = "";
     proc.stdout!.on("data", (d) => {

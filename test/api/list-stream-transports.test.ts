@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHistory } from "../../scripts/bench-data.js";
 import { MAX_ANSWER_CHARS } from "../../src/api/json-limits.js";
-import { RpcClient, sleep, startCli, tempDir, type RunningProcess } from "../helpers.js";
+import { deployedNodeFlags } from "../../scripts/node-flags.js";
+import { ROOT, RpcClient, sleep, startCli, tempDir, type RunningProcess } from "../helpers.js";
 import { raw, rssMiB } from "./hostile-helpers.js";
 import { FrameClient } from "./ws-frames.js";
 
@@ -28,7 +29,8 @@ before(async () => {
   const dir = await tempDir({ after: (fn) => cleanups.push(fn) });
   const data = join(dir, "data");
   await makeHistory(data, JOBS);
-  pl = await startCli(["serve", "--device", "none", "--host", "127.0.0.1", "--http-port", "0", "--data-dir", data, "--log-level", "info"]);
+  // Node's flags as deployed: memory is measured as it will be on the board.
+  pl = await startCli(["serve", "--device", "none", "--host", "127.0.0.1", "--http-port", "0", "--data-dir", data, "--log-level", "info"], {}, ROOT, deployedNodeFlags(ROOT));
   cleanups.push(() => pl.stop("SIGKILL"));
   port = Number(new URL(pl.url).port);
   const get = await raw(port, "/server/history/list?limit=0", { timeoutMs: 120_000 });
