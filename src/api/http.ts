@@ -49,6 +49,10 @@ function clientIp(c: Context): string {
 }
 
 async function readJsonBody(c: Context): Promise<Record<string, ArgValue>> {
+  // No body announced (a GET): nothing to read. Asking for `c.req.raw.body` would make the
+  // adapter build a full WHATWG Request (headers, AbortSignal) — most of a small GET's CPU.
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && incoming.headers["content-length"] === undefined && incoming.headers["transfer-encoding"] === undefined) return {};
   // Read whatever the type, so the 1 MiB cap holds for every body sent to the API.
   const text = await readBodyText(c.req.raw.body, c.req.header("content-length"));
   const type = c.req.header("content-type") ?? "";
