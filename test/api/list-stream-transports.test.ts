@@ -140,3 +140,20 @@ test("a WebSocket client that stops reading mid-list holds up no one; what is se
   assert.equal(messages[listAt], `{"jsonrpc":"2.0","result":${reference},"id":7}`);
   assert.ok(!/websocket.slow_client_dropped/.test(pl.output()), "a short stall is not a drop");
 });
+
+test("a WebSocket client that leaves mid-list costs nothing further: the server goes on serving", { timeout: 120_000 }, async () => {
+  for (let k = 0; k < 3; k++) {
+    const c = await FrameClient.connect(port);
+    c.send(rpc("server.history.list", { limit: 0 }, k));
+    await c.until((fs) => fs.some((f) => f.opcode === 1 && !f.fin));
+    c.close();
+  }
+  const after = await FrameClient.connect(port);
+  after.send(rpc("server.history.list", { limit: 3 }, "after"));
+  await after.until(() => after.messages().some((m) => m.text.endsWith(',"id":"after"}')));
+  assert.equal(JSON.parse(after.messages().find((m) => m.text.endsWith(',"id":"after"}'))!.text).result.jobs.length, 3);
+  after.close();
+  await pl.waitFor(/websocket\.close.*websocket\.close.*websocket\.close/s, 30_000);
+  assert.ok(!/dispatch_failed|websocket\.error|unhandled/i.test(pl.output()), "no error logged");
+  assert.equal(pl.proc.exitCode, null, "still running");
+});
