@@ -50,6 +50,8 @@ interface Print {
   raceNotPrinting: boolean;
   /** Until when the file's heat-up holds the position (seconds since the epoch). */
   heatUntil: number;
+  /** How long the print takes (printSeconds when it started, scaled by the file's size). */
+  seconds: number;
   /** M1001 ran: the file stays open, its position standing, the job timer stopped. */
   stuck: boolean;
 }
@@ -62,6 +64,8 @@ export class VirtualPrinter {
   private socat: ChildProcess | null = null;
   private slaveFd: number | null = null;
   private print: Print | null = null;
+  /** A file opened and selected but not printed (M23 from another host on a second port). */
+  private selectedOnly: VpFile | null = null;
   private lastExtruded = 0;
   /** Timings of the current or last print, seconds since the epoch (the truth for tests). */
   timing = { startedAt: 0, endedAt: 0, pausedSeconds: 0, pausedAt: 0 };
@@ -196,7 +200,8 @@ export class VirtualPrinter {
     if (forCurrentFile && (d === "marlin2" || d === "marlin2_host")) {
       // `M27 C` names the open file while printing and while paused; the long name only with
       // LONG_FILENAME_HOST_SUPPORT, cut at 26 characters (MAX_VFAT_ENTRIES 2).
-      return [p ? `Current file: ${p.file.sfn}${d === "marlin2_host" ? " " + p.file.long.slice(0, 26) : ""}` : "Current file: (no file)"];
+      const f = p?.file ?? this.selectedOnly;
+      return [f ? `Current file: ${f.sfn}${d === "marlin2_host" ? " " + f.long.slice(0, 26) : ""}` : "Current file: (no file)"];
     }
     if (forCurrentFile && d === "buddy") return [p ? `Current file: /usb/${p.file.sfn}` : "Current file: (no file)"];
     if (!p) return [d === "rrf" ? "Not SD printing." : "Not SD printing"];
@@ -313,8 +318,19 @@ export class VirtualPrinter {
     return this.print ? this.print.extruded - this.print.eBase : this.lastE;
   }
 
+  /** Marlin 2: a file opened and selected, never printed (an M23 from a host on another port
+   *  echoes `File opened` / `File selected` on every port; M27 stays `Not SD printing`). */
+  selectOnly(name?: string): VpFile {
+    const file = this.files.find((f) => f.sfn === name || f.long === name) ?? this.files[0]!;
+    if (this.print) throw new Error("already printing");
+    this.selectedOnly = file;
+    this.write(`echo:Now fresh file: ${file.sfn}`, `File opened: ${file.sfn} Size: ${file.size}`, "File selected");
+    return file;
+  }
+
   startPrint(name?: string): VpFile {
     const file = this.files.find((f) => f.sfn === name || f.long === name) ?? this.files[0]!;
+    this.selectedOnly = null;
     if (this.print?.stuck) this.endPrint(); // a new selection closes the file M1001 left open
     if (this.print) throw new Error("already printing");
     const d = this.dialect;
@@ -343,6 +359,8 @@ export class VirtualPrinter {
       eBase: -eBefore,
       raceNotPrinting: d === "prusa_mk3",
       heatUntil: Date.now() / 1000 + heat,
+      // printSeconds is the time for a file of up to 120 kB; larger files take longer.
+      seconds: (this.opts.printSeconds ?? 20) * Math.max(1, file.size / 120_000),
       stuck: false,
     };
     // A screen start leaves a stale queue slot: an `ok` that answers nothing (second round).
@@ -361,9 +379,7 @@ export class VirtualPrinter {
       if (!p || p.paused || p.stuck || this.halted) return; // a muted printer keeps printing
       if (Date.now() / 1000 < p.heatUntil) return; // M109: the position stands while heating
       if (p.eBase < 0) p.eBase = 0; // the start G-code's G92 E0
-      // printSeconds is the time for a file of up to 120 kB; larger files take longer.
-      const seconds = (this.opts.printSeconds ?? 20) * Math.max(1, p.file.size / 120_000);
-      const perStep = p.file.size / (seconds * (1000 / stepMs));
+      const perStep = p.file.size / (p.seconds * (1000 / stepMs));
       const before = p.pos;
       p.pos = Math.min(p.file.size, p.pos + perStep);
       const e = (p.file.filament * (p.pos - before)) / p.file.size;

@@ -29,7 +29,9 @@ export function finish(r: Reduction, status: FinishStatus, reason: string, at = 
   const closingQueries: string[] = [];
   if (!halted) {
     if (s.dialect === "prusa_mk3" || job.filament.m78Start !== null) closingQueries.push("M78");
-    if (s.dialect !== "prusa_mk3" && job.filament.eSeen) closingQueries.push("M114");
+    // Asked even when no M114 was answered during the job: a job re-adopted after a restart may
+    // end before its first poll, and the closing E is then its only reading (absolute E).
+    if (s.dialect !== "prusa_mk3") closingQueries.push("M114");
   }
   r.emit({ kind: "finish", time: end, status, fields, reason, errorMessage, closingReadings: closingQueries.length });
   s.lastClosed = {

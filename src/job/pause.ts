@@ -16,10 +16,11 @@ export function pause(r: Reduction, reason: string, at = r.now, inferred = false
   r.emit({ kind: "pause", time: job.pausedAt, fields: fieldsOf(job, r.now), reason });
 }
 
-export function resume(r: Reduction, reason: string): void {
+export function resume(r: Reduction, reason: string, at = r.now): void {
   const job = r.s.job;
   if (!job || !job.paused) return;
-  job.pausedTotal += job.pausedAt !== null ? Math.max(0, r.now - job.pausedAt) : 0;
+  at = Math.min(at, r.now);
+  job.pausedTotal += job.pausedAt !== null ? Math.max(0, at - job.pausedAt) : 0;
   job.paused = false;
   job.pausedAt = null;
   job.pausePos = null;
@@ -29,17 +30,23 @@ export function resume(r: Reduction, reason: string): void {
   // of a new one (the position may rise a moment after the resume is announced).
   job.standing = 0;
   job.posAt = Math.max(job.posAt, r.now);
-  r.emit({ kind: "resume", time: r.now, fields: fieldsOf(job, r.now), reason });
+  r.emit({ kind: "resume", time: Math.max(at, job.pausedAt ?? at), fields: fieldsOf(job, r.now), reason });
 }
 
 /** An SD position report while paused: a rise past the paused position means printing again.
  *  After an announced M25 queued moves can still advance it a little (addendum), so only a rise
- *  past the first position seen while paused counts, and not in the first 2 s. */
-export function progressWhilePaused(r: Reduction, pos: number): void {
+ *  past the first position seen while paused counts, and not in the first 2 s. `prevSeen`: the
+ *  time of the report before this one. */
+export function progressWhilePaused(r: Reduction, pos: number, prevSeen: number): void {
   const job = r.s.job;
   if (!job || !job.paused) return;
   if (job.pauseInferred) {
-    if (job.pausePos !== null && pos > job.pausePos) resume(r, `the SD position is rising again (${job.pausePos} -> ${pos})`);
+    if (job.pausePos === null || pos <= job.pausePos) return;
+    // Nothing announces the resume: it came between the last standing report and this one.
+    // The byte rate before the pause says how long ago printing carried on (polls lag, and more
+    // so on a loaded host), never earlier than a report that still stood.
+    const since = job.rate > 0 ? (pos - job.pausePos) / job.rate : 0;
+    resume(r, `the SD position is rising again (${job.pausePos} -> ${pos})`, Math.max(prevSeen, r.now - since));
     return;
   }
   if (job.pausePos === null || pos < job.pausePos) job.pausePos = pos;

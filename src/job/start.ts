@@ -105,6 +105,10 @@ export function reopen(r: Reduction, closed: ClosedJob, reason: string, pausedGa
     errors: [],
   };
   r.s.lastClosed = null;
+  // Readings taken before the reopen were taken while this job printed, not while idle: they
+  // must not become the next job's baselines (a restarted printlog reads E mid-print first).
+  r.s.idleE = null;
+  r.s.idleM78 = null;
   r.emit({ kind: "reopen", time: r.now, jobId: closed.jobId, reason: `${reason} (after ${gap.toFixed(0)} s${pausedGap ? ", counted as a pause" : ""})` });
 }
 
@@ -146,9 +150,10 @@ export function progress(r: Reduction, pos: number, size: number): void {
       return;
     }
     job.notPrinting = null;
+    const prevSeen = job.seenAt;
     job.seenAt = r.now;
     if (job.size === null && size > 0) job.size = size;
-    if (job.paused) progressWhilePaused(r, pos);
+    if (job.paused) progressWhilePaused(r, pos, prevSeen);
     if (pos > job.pos && !job.paused) {
       if (job.pos > 0 && r.now > job.posAt) job.rate = (pos - job.pos) / (r.now - job.posAt);
       job.pos = pos;

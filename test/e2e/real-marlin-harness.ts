@@ -49,6 +49,7 @@ export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, local
       "",
     ].join("\n"),
   );
+  let earlier = "";
   const vp = new VirtualPrinter({ link, ...vpOpts });
   await vp.plug();
   const r: Rig = {
@@ -58,6 +59,7 @@ export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, local
     config,
     gcodeDir,
     async restart(signal) {
+      earlier += r.pl.output();
       await r.pl.stop(signal);
       r.pl = await startCli(["serve", "--config", config]);
       await r.pl.waitFor(/printer\.watching/, 15_000);
@@ -86,6 +88,7 @@ export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, local
     },
   };
   t.after(async () => {
+    if (process.env["DUMP_LOG"]) await writeFile(`${process.env["DUMP_LOG"]}.${process.pid}.${Date.now()}.log`, earlier + r.pl.output());
     await r.pl.stop("SIGKILL");
     await vp.close();
   });

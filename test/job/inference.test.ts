@@ -162,3 +162,67 @@ test("an announced pause and resume: the standing reports of the pause infer no 
   const { effects } = run(steps);
   assert.deepEqual(effects.filter((e) => e.kind === "pause" || e.kind === "resume").map((e) => [e.kind, e.time]), [["pause", 2.5], ["resume", 8.5]]);
 });
+
+/** A job a restarted printlog found in the history, recorded before any filament reading. */
+function adoptedBeforeAnyReading(): RecorderState {
+  const s = initialRecorderState();
+  s.dialect = "marlin2";
+  s.lastClosed = {
+    jobId: "000004", filename: "long.gcode", sfn: "LONG.GCO", size: 10000, pos: 0, endedAt: 100, status: "interrupted",
+    reopenUntil: 1e12, posAfter: null, byStrikes: false, closingUntil: 0, startedAt: 90, pausedTotal: 0, prusaStatsStart: null,
+    filament: { source: null, used: 0, eUsed: 0, eLast: null, eSeen: false, m78Start: null, m78Used: null, adoptedUsed: 0 },
+  };
+  return s;
+}
+const m114 = (e: number) => `X:10.00 Y:20.00 Z:0.20 E:${e.toFixed(2)} Count X:800 Y:1600 Z:80`;
+
+test("a re-adopted job that ends before its first M114 poll still gets its closing E (absolute E: the whole print)", () => {
+  const { s, effects } = run([
+    [101, "SD printing byte 9600/10000"],
+    [102, "Done printing file"],
+  ], adoptedBeforeAnyReading());
+  assert.ok(effects.some((e) => e.kind === "reopen"));
+  assert.ok(effects.some((e) => e.kind === "query" && e.command === "M114"), "the closing M114 is asked for");
+  const closing = run([[102.3, m114(2400)]], s);
+  const amend = closing.effects.find((e): e is Extract<Effect, { kind: "amend_filament" }> => e.kind === "amend_filament");
+  assert.equal(amend?.filament_used, 2400);
+});
+
+test("readings taken mid-print before a reopen are not the next screen start's idle baseline", () => {
+  // The restarted printlog reads E mid-print during its handshake, then re-adopts the job; that
+  // job's closing reading is lost. The next screen start must not count from the mid-print E.
+  const { s } = run([
+    [100.5, m114(2120)],
+    [101, "SD printing byte 9600/10000"],
+    [102, "Done printing file"],
+    [120, "echo:Now fresh file: long.gco"],
+    [120, "File opened: long.gco Size: 10000"],
+    [120.1, "File selected"],
+    [121, m114(2400)], // the heat-up: E is what the last print left
+    [122, "SD printing byte 0/10000"],
+    [125, m114(300)], // after the start G-code's G92 E0
+    [125, "SD printing byte 1500/10000"],
+    [127, m114(700)],
+  ], adoptedBeforeAnyReading());
+  assert.equal(s.job?.filament.used, 700);
+});
+
+test("an inferred pause ends when the position rises again, dated back by the byte rate (polls lag the resume)", () => {
+  const steps: Step[] = [
+    [0, "File opened: long.gco Size: 100000"],
+    [0.1, "File selected"],
+  ];
+  // Printing at 1000 bytes/s, then the screen pauses at t=10.
+  for (let t = 1; t <= 10; t++) steps.push([t, `SD printing byte ${t * 1000}/100000`], [t + 0.2, tick]);
+  for (let t = 11; t <= 20; t++) steps.push([t, "SD printing byte 10000/100000"], [t + 0.2, tick]);
+  const paused = run(steps);
+  assert.equal(paused.s.job?.paused, true);
+  // Resumed at t=21; the next report the loaded host reads is at t=23.5, 2500 bytes further on.
+  const { effects, s } = run([[23.5, "SD printing byte 12500/100000"]], paused.s);
+  const resumed = effects.find((e) => e.kind === "resume");
+  assert.ok(resumed && Math.abs(resumed.time - 21) < 0.01, `resumed at ${resumed?.time}`);
+  assert.ok(Math.abs(s.job!.pausedTotal - 11) < 0.01, `paused ${s.job!.pausedTotal} s`);
+  // Never before the last report that still stood.
+  const late = run([[40, "SD printing byte 90000/100000"]], run(steps).s).effects.find((e) => e.kind === "resume");
+  assert.equal(late?.time, 20);
+});

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseLogLine } from "../../src/job/replay.js";
-import { CLI, tempDir } from "../helpers.js";
+import { CLI, http, startCli, tempDir } from "../helpers.js";
 
 const octo = (t: number, dir: "Recv" | "Send", text: string) => {
   const d = new Date(t * 1000).toISOString();
@@ -176,4 +176,12 @@ test("printlog replay uses what the host sent (M23/M24/M25/M524/M112), a carry-o
   // E: M25 then M26 S0 is OctoPrint's SD cancel.
   assert.equal(e.status, "cancelled");
   assert.ok(Math.abs(e.end_time - (t0 + 507)) < 0.01, `end ${e.end_time - t0}`);
+  // The same through the API a client reads, served from the replayed data directory.
+  const pl = await startCli(["serve", "--data-dir", data, "--host", "127.0.0.1", "--http-port", "0", "--device", "none"]);
+  t.after(() => pl.stop("SIGTERM"));
+  const served = (await http(`${pl.url}/server/history/list?limit=0&order=asc`)).body.result.jobs;
+  assert.deepEqual(
+    served.map((j: any) => [j.status, j.start_time, j.print_duration, j.total_duration]),
+    jobs.map((j: any) => [j.status, j.start_time, j.print_duration, j.total_duration]),
+  );
 });

@@ -1,0 +1,38 @@
+// End to end: a `File opened` + `File selected` printlog did not ask for is shown at once as a
+// screen start, and dropped when it never prints (a file only selected, e.g. by a host on the
+// printer's second port): no rise, no SD report, no keep-alive for 90 s (job/start.ts).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { http, sleep } from "../helpers.js";
+import { rig } from "./real-marlin-harness.js";
+import { CAL, FILES } from "./real-marlin-files.js";
+
+test("plain Marlin 2.1.2.1: a selection that never prints is shown, then dropped from the history", { timeout: 240_000 }, async (t) => {
+  const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6, heatSeconds: 3 }, [CAL]);
+  r.vp.selectOnly(CAL.sfn);
+  const shown = await r.waitJob((j) => j.status === "in_progress", "the selection to show as a job", 10_000);
+  assert.equal(shown.filename, CAL.long);
+  const state = async () => (await http(`${r.url()}/printer/objects/query?print_stats`)).body?.result?.status?.print_stats;
+  assert.equal((await state()).state, "printing");
+  // Still shown well inside the bound: a long heat-up shows nothing else either.
+  await sleep(30_000);
+  assert.equal((await r.jobs()).length, 1, "kept while it may still start");
+  const until = Date.now() + 150_000;
+  let jobs = await r.jobs();
+  while (jobs.length > 0 && Date.now() < until) {
+    await sleep(1000);
+    jobs = await r.jobs();
+  }
+  assert.deepEqual(jobs, [], "dropped: nothing printed");
+  const dropped = Date.now() / 1000 - shown.start_time;
+  assert.ok(dropped >= 89, `dropped after ${dropped.toFixed(0)} s, not before the bound`);
+  assert.notEqual((await state()).state, "printing");
+  assert.equal((await http(`${r.url()}/server/history/job?uid=${shown.job_id}`)).status, 404);
+  const totals = (await http(`${r.url()}/server/history/totals`)).body.result.job_totals;
+  assert.equal(totals.total_jobs, 0, "a dropped selection is not counted");
+  // The printer still records the next real print.
+  r.vp.startPrint(CAL.sfn);
+  const next = await r.waitJob((j) => j.status === "completed", "the next print to be recorded", 60_000);
+  assert.equal(next.filename, CAL.long);
+});
