@@ -26,7 +26,7 @@ test("the units, npm start and the bench take Node's flags from deploy/node-flag
   // What `npm start`'s shell expands to is exactly the list the bench uses.
   const expanded = execFileSync("sh", ["-c", "sed -n 's/^PRINTLOG_NODE_FLAGS=//p' deploy/node-flags.env"], { cwd: ROOT, encoding: "utf8" }).trim().split(/\s+/);
   assert.deepEqual(expanded, flags);
-  const bench = await readFile(join(ROOT, "scripts", "bench.ts"), "utf8");
+  const bench = await readFile(join(ROOT, "scripts", "bench-serve.ts"), "utf8");
   assert.match(bench, /deployedNodeFlags\(ROOT\)/);
 });
 
