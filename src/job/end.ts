@@ -66,14 +66,17 @@ function lastPrinting(r: Reduction, fallback: number): number {
 }
 
 /** The job stopped without saying how: completed if the file was read to the end, error if an
- *  error came just before, else cancelled. */
-export function stopped(r: Reduction, reason: string, at: number): void {
+ *  error came just before, else cancelled. `fileClosed`: M27 C said no file is open. */
+export function stopped(r: Reduction, reason: string, at: number, fileClosed = false): void {
   const s = r.s;
   const job = s.job;
   if (!job) return;
   // A screen start with no sign of running at all (no SD report, no keep-alive of its heat-up)
-  // was never a print; one cancelled in its heat-up was (queries wait behind M109 there).
-  if (job.tentative && job.pos <= 0 && job.standing === 0 && s.lastBusyAt < job.startedAt) return drop(r, `${reason} before it printed anything`);
+  // was never a print; one cancelled in its heat-up was (queries wait behind M109 there). A file
+  // only selected stays open (M27 C names it); one closed again was printing and was aborted,
+  // even when its heat-up and the abort were too short for a keep-alive (Marlin sends the first
+  // after 2 s busy).
+  if (job.tentative && job.pos <= 0 && job.standing === 0 && s.lastBusyAt < job.startedAt && !fileClosed) return drop(r, `${reason} before it printed anything`);
   const end = lastPrinting(r, at);
   const atEnd = job.size !== null && job.size > 0 && job.pos >= job.size;
   if (atEnd) return finish(r, "completed", `${reason}; the file had been read to the end`, end, REOPEN_AFTER_STRIKES_S, true);

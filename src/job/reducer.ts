@@ -167,7 +167,7 @@ function apply(r: Reduction, input: RecorderInput): void {
       if (job.notPrinting) {
         if (input.sfn && !job.pauseInferred) pause(r, "not printing but the file is still open (M27 C)");
         else if (!input.sfn && (job.notPrinting.count >= 2 || now - job.startedAt > r.opts.cancelSeconds)) {
-          stopped(r, "not printing and no file open (M27 C)", job.notPrinting.since);
+          stopped(r, "not printing and no file open (M27 C)", job.notPrinting.since, true);
         }
       }
       return;

@@ -91,6 +91,22 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     assert.equal(r.vp.overlaps, 0, "printlog never had two commands in flight");
   });
 
+  await t.test("a screen start cancelled at once (no rise, no keep-alive: a short heat-up and abort) is cancelled, not dropped", async () => {
+    r.vp.opts.heatSeconds = 1.5; // Marlin's keep-alive comes after 2 s busy: none here
+    r.vp.opts.abortSeconds = 1.5;
+    r.vp.startPrint(CAL.sfn);
+    r.vp.opts.heatSeconds = 3;
+    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to show", 7000);
+    r.vp.cancel();
+    r.vp.opts.abortSeconds = 5;
+    const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the cancel", 30_000).catch(async (e) => {
+      assert.fail(`${(e as Error).message}\njobs: ${JSON.stringify((await r.jobs()).map((j) => [j.job_id, j.status]))}`);
+    });
+    lastId = done.job_id;
+    assert.equal(done.status, "cancelled", JSON.stringify(done.printlog.timeline));
+    near(done.end_time, r.vp.timing.endedAt, 2, "end_time");
+  });
+
   await t.test("M1001 half-way: completed at `Done printing file`, and a standing position never re-opens it", async () => {
     r.vp.startPrint(HALF.sfn);
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");

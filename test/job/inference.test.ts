@@ -226,3 +226,16 @@ test("an inferred pause ends when the position rises again, dated back by the by
   const late = run([[40, "SD printing byte 90000/100000"]], run(steps).s).effects.find((e) => e.kind === "resume");
   assert.equal(late?.time, 20);
 });
+
+test("a screen start whose file is closed again before any rise or keep-alive was aborted: cancelled, not dropped", () => {
+  const { effects } = run([
+    [0, "File opened: x.gco Size: 5000"],
+    [0.1, "File selected"],
+    [2, "Not SD printing"],
+    [2.2, "Current file: (no file)"],
+    [3, "Not SD printing"],
+    [3.2, "Current file: (no file)"],
+  ]);
+  assert.equal(finishOf(effects)?.status, "cancelled");
+  assert.ok(!effects.some((e) => e.kind === "drop"));
+});
