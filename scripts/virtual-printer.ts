@@ -50,8 +50,6 @@ interface Print {
   raceNotPrinting: boolean;
   /** Until when the file's heat-up holds the position (seconds since the epoch). */
   heatUntil: number;
-  /** How long the print takes (printSeconds when it started, scaled by the file's size). */
-  seconds: number;
   /** M1001 ran: the file stays open, its position standing, the job timer stopped. */
   stuck: boolean;
 }
@@ -132,7 +130,13 @@ export class VirtualPrinter {
     });
   }
 
-  private write(...lines: string[]): void {
+  /** Queries waiting in the firmware's command queue now. */
+  get queuedQueries(): number {
+    return this.queued.size;
+  }
+
+  /** Lines the firmware prints (also a test's way to make it print an `Error:`). */
+  write(...lines: string[]): void {
     if (!this.socat?.stdin?.writable || this.muted) return;
     this.socat.stdin.write(lines.map((l) => l + "\n").join(""));
   }
@@ -328,7 +332,14 @@ export class VirtualPrinter {
     return file;
   }
 
-  startPrint(name?: string): VpFile {
+  /** Marlin 2: the selected file printed by that host's M24 (on its own port: nothing is printed
+   *  on this one). */
+  printSelected(): VpFile {
+    if (!this.selectedOnly) throw new Error("no file selected");
+    return this.startPrint(this.selectedOnly.sfn, true);
+  }
+
+  startPrint(name?: string, silent = false): VpFile {
     const file = this.files.find((f) => f.sfn === name || f.long === name) ?? this.files[0]!;
     this.selectedOnly = null;
     if (this.print?.stuck) this.endPrint(); // a new selection closes the file M1001 left open
@@ -359,13 +370,11 @@ export class VirtualPrinter {
       eBase: -eBefore,
       raceNotPrinting: d === "prusa_mk3",
       heatUntil: Date.now() / 1000 + heat,
-      // printSeconds is the time for a file of up to 120 kB; larger files take longer.
-      seconds: (this.opts.printSeconds ?? 20) * Math.max(1, file.size / 120_000),
       stuck: false,
     };
     // A screen start leaves a stale queue slot: an `ok` that answers nothing (second round).
     if (this.marlin2) lines.push("ok");
-    this.write(...lines);
+    if (!silent) this.write(...lines);
     if (heat > 0) this.keepAlive(Date.now() / 1000 + heat);
     this.run();
     return file;
@@ -379,7 +388,10 @@ export class VirtualPrinter {
       if (!p || p.paused || p.stuck || this.halted) return; // a muted printer keeps printing
       if (Date.now() / 1000 < p.heatUntil) return; // M109: the position stands while heating
       if (p.eBase < 0) p.eBase = 0; // the start G-code's G92 E0
-      const perStep = p.file.size / (p.seconds * (1000 / stepMs));
+      // printSeconds is the time for a file of up to 120 kB; larger files take longer. Read at
+      // every step: a change speeds up or slows down the running print.
+      const seconds = (this.opts.printSeconds ?? 20) * Math.max(1, p.file.size / 120_000);
+      const perStep = p.file.size / (seconds * (1000 / stepMs));
       const before = p.pos;
       p.pos = Math.min(p.file.size, p.pos + perStep);
       const e = (p.file.filament * (p.pos - before)) / p.file.size;

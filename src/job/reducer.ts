@@ -7,7 +7,7 @@ import { filamentFromE, filamentFromM78, prusaStats } from "./filament.js";
 import { isShortName, stripPath } from "./naming.js";
 import { inferPause, pause, resume } from "./pause.js";
 import { fieldsOf, Reduction, REOPEN_AFTER_LOSS_S, RRF_DONE_WAIT_S, SELECTION_FRESH_S } from "./reduction.js";
-import { currentFileNames, expireTentative, fileSelected, progress, startJob } from "./start.js";
+import { awaitStart, currentFileNames, expireTentative, fileSelected, progress, startJob } from "./start.js";
 import type { RecorderInput, RecorderState, ReducerOptions, Effect } from "./types.js";
 
 export const DEFAULT_REDUCER_OPTIONS: ReducerOptions = { cancelCount: 3, cancelSeconds: 5 };
@@ -165,7 +165,8 @@ function apply(r: Reduction, input: RecorderInput): void {
       }
       if (input.sfn) currentFileNames(r, input.sfn, input.long);
       if (job.notPrinting) {
-        if (input.sfn && !job.pauseInferred) pause(r, "not printing but the file is still open (M27 C)");
+        if (input.sfn && job.tentative && job.pos <= 0 && !job.paused) awaitStart(r);
+        else if (input.sfn && !job.pauseInferred) pause(r, "not printing but the file is still open (M27 C)");
         else if (!input.sfn && (job.notPrinting.count >= 2 || now - job.startedAt > r.opts.cancelSeconds)) {
           stopped(r, "not printing and no file open (M27 C)", job.notPrinting.since, true);
         }
@@ -236,7 +237,7 @@ function apply(r: Reduction, input: RecorderInput): void {
       const secs = input.type === "elapsed" ? input.minutes * 60 : input.seconds;
       if (job?.startEstimated && secs > 0) {
         job.startEstimated = false;
-        const startedAt = Math.min(now - secs, job.startedAt + 1);
+        const startedAt = job.startAfter !== undefined ? Math.max(job.startAfter, now - secs) : Math.min(now - secs, job.startedAt + 1);
         if (Math.abs(startedAt - job.startedAt) > 1) {
           job.startedAt = startedAt;
           r.emit({ kind: "update", time: now, fields: { start_time: startedAt, ...fieldsOf(job, now) } });

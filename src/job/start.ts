@@ -8,7 +8,7 @@ import { finish } from "./end.js";
 import { idleBaselines, newFilament } from "./filament.js";
 import { cardEntry, chooseName, sameFile, stripPath } from "./naming.js";
 import { progressWhilePaused } from "./pause.js";
-import { CARRY_ON_BYTES, MAX_BACKDATE_S, SELECTION_FRESH_S, TENTATIVE_S, type Reduction } from "./reduction.js";
+import { CARRY_ON_BYTES, MAX_BACKDATE_S, SELECTION_FRESH_S, TENTATIVE_S, fieldsOf, type Reduction } from "./reduction.js";
 import type { ActiveJob, ClosedJob } from "./types.js";
 
 export interface StartOptions {
@@ -131,6 +131,31 @@ export function expireTentative(r: Reduction): void {
   if (r.now - job.startedAt >= TENTATIVE_S && r.now - r.s.lastBusyAt >= 10) drop(r, `the position never rose in ${TENTATIVE_S} s`);
 }
 
+/** `Not SD printing` while M27 C names the file, before the first rise: the file is only selected
+ *  (a host's M23 on another port; a screen start's heat-up holds M27's answer instead). Not a
+ *  pause: the print starts at its M24, seen as the first rise (item 15 of the second round). */
+export function awaitStart(r: Reduction): void {
+  const job = r.s.job;
+  if (!job) return;
+  job.awaitingSince = r.now;
+  job.notPrinting = null;
+}
+
+/** The first rise of a job that waited selected: re-dated to just after its last idle report
+ *  (M24 came between that report and this one), and the firmware's print timer asked to say when. */
+function startAfterSelection(r: Reduction): void {
+  const job = r.s.job;
+  if (!job || job.awaitingSince === undefined) return;
+  const at = Math.min(job.awaitingSince, r.now);
+  job.awaitingSince = undefined;
+  job.startedAt = at;
+  job.startEstimated = true;
+  job.startAfter = at;
+  r.emit({ kind: "update", time: r.now, fields: { start_time: at, ...fieldsOf(job, r.now) } });
+  r.emit({ kind: "note", time: r.now, event: "printing", detail: "the selected file started printing (M24)" });
+  r.emit({ kind: "query", command: "M31" });
+}
+
 export function drop(r: Reduction, reason: string): void {
   r.s.job = null;
   r.s.lastClosed = null;
@@ -155,6 +180,7 @@ export function progress(r: Reduction, pos: number, size: number): void {
     if (job.size === null && size > 0) job.size = size;
     if (job.paused) progressWhilePaused(r, pos, prevSeen);
     if (pos > job.pos && !job.paused) {
+      if (job.awaitingSince !== undefined) startAfterSelection(r);
       if (job.pos > 0 && r.now > job.posAt) job.rate = (pos - job.pos) / (r.now - job.posAt);
       job.pos = pos;
       job.posAt = r.now;

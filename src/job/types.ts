@@ -45,6 +45,11 @@ export interface ActiveJob {
   sfn: string | null;
   /** The start time was extrapolated; the firmware's print timer may correct it once. */
   startEstimated?: boolean;
+  /** The print timer may date the start no earlier than this (a selection's last idle report). */
+  startAfter?: number;
+  /** A screen-start job whose file is open but not printing (a host's M23 without M24 yet):
+   *  when its last `Not SD printing` came. Its start is the first rise, not the selection. */
+  awaitingSince?: number;
   /** True while the filename is a placeholder until `M27 C` names the file. */
   nameUnknown: boolean;
   /** Shown at a screen's `File opened`/`File selected`; dropped if the position never rises. */

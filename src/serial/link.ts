@@ -39,6 +39,13 @@ const ANSWERS: [RegExp, RegExp][] = [
   [/^M115\b/, /FIRMWARE_NAME:/],
   [/^M20\b/, /^End file list/],
 ];
+/** Once the firmware's keep-alive is known, a query that gets neither its answer nor a `busy:`
+ *  for this many keep-alive intervals (at least LOST_MIN_S) was lost: Marlin's abort clears its
+ *  command queue and never answers what waited in it (second round), and waiting the full
+ *  command timeout left printlog blind for 30 s after every screen cancel. */
+const LOST_INTERVALS = 3;
+const LOST_MIN_S = 5;
+
 /** A firmware that does not know the command answers that instead. */
 const REFUSED = /(Unknown command|Unknown M code|not supported|^Error:|^echo:\s*Error|No media|No SD card|SD init fail|volume\.init failed)/i;
 
@@ -80,6 +87,8 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
   private retryTimer: NodeJS.Timeout | null = null;
   private queue: Pending[] = [];
   private inflight: (Pending & { timer: NodeJS.Timeout; shape: RegExp | null; answered: boolean }) | null = null;
+  /** The last `busy:` keep-alive and the gap before it, seconds (0: none seen on this port). */
+  private keepAlive = { last: 0, interval: 0 };
   private baudIndex = 0;
   private lastWaitLog = "";
   path: string | null = null;
@@ -157,6 +166,7 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
       port.on("close", () => this.onClose("port closed"));
       port.on("error", (e) => this.opts.logger.warn("serial.error", { path, error: e.message }));
       this.opts.logger.info("serial.open", { path, baud: this.baud });
+      this.keepAlive = { last: 0, interval: 0 };
       this.emit("open", path, this.baud);
     });
   }
@@ -175,15 +185,22 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     this.lastLineAt = t;
     const line = raw.replace(/\r/g, "");
     const trimmed = line.trim();
+    // Every line at debug level: what a user sends with a bug report about a wrong record.
+    this.opts.logger.debug("serial.recv", { line });
     const inflight = this.inflight;
     if (inflight) {
       if (!inflight.answered && inflight.shape && (inflight.shape.test(trimmed.replace(/^ok\s+/, "")) || REFUSED.test(trimmed))) inflight.answered = true;
       if (trimmed === "ok" || trimmed.startsWith("ok ") || trimmed.startsWith("ok:")) {
         if (inflight.answered || !inflight.shape) this.complete(true);
         else this.opts.logger.debug("serial.stray_ok", { waiting_for: inflight.command });
-      } else if (/^(echo:)?\s*busy:/.test(trimmed)) {
-        this.armTimer(); // the firmware is alive and working: give the command more time
       }
+    }
+    // A keep-alive: the firmware is alive and working, so the command gets more time.
+    if (/^(echo:)?\s*busy:/.test(trimmed)) {
+      const gap = t - this.keepAlive.last;
+      if (this.keepAlive.last > 0 && gap >= 0.5 && gap <= 60) this.keepAlive.interval = gap;
+      this.keepAlive.last = t;
+      if (inflight) this.armTimer();
     }
     this.emit("line", line, t);
   }
@@ -212,13 +229,21 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     return this.inflight !== null || this.queue.length > 0;
   }
 
+  /** How long the command in flight may go without its answer or a keep-alive. A card listing
+   *  streams for as long as the card is big: it keeps the full timeout. */
+  private waitMs(): number {
+    const full = this.opts.commandTimeoutMs;
+    if (!this.inflight || this.keepAlive.interval <= 0 || /^M20\b/.test(this.inflight.command)) return full;
+    return Math.min(full, Math.max(LOST_MIN_S, LOST_INTERVALS * this.keepAlive.interval) * 1000);
+  }
+
   private armTimer(): void {
     if (!this.inflight) return;
     clearTimeout(this.inflight.timer);
     this.inflight.timer = setTimeout(() => {
       this.opts.logger.debug("serial.timeout", { command: this.inflight?.command });
       this.complete(false);
-    }, this.opts.commandTimeoutMs);
+    }, this.waitMs());
     this.inflight.timer.unref();
   }
 
@@ -231,6 +256,7 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
     this.inflight = { ...next, timer: setTimeout(() => undefined, 0), shape, answered: false };
     this.armTimer();
     this.emit("write", next.command);
+    this.opts.logger.debug("serial.send", { command: next.command });
     this.port.write(next.command + "\n", (err) => {
       if (err) this.opts.logger.warn("serial.write_failed", { command: next.command, error: err.message });
     });

@@ -64,11 +64,11 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
     // A longer print: the restart (a slow start under load) must come back while it still prints.
     r.vp.opts.printSeconds = 20;
     r.vp.startPrint(LONG.sfn);
-    r.vp.opts.printSeconds = 6;
     const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
     await r.printing(job.job_id, 2000);
     await r.restart("SIGKILL");
     assert.ok(r.vp.printing, "the print outlasted the restart");
+    r.vp.opts.printSeconds = 6;
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status === "completed", "the adopted job to complete", 60_000);
     lastId = done.job_id;
     assert.ok(done.printlog.timeline.some((e: any) => e.event === "reopened"));

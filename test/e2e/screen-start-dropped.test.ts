@@ -1,11 +1,12 @@
 // End to end: a `File opened` + `File selected` printlog did not ask for is shown at once as a
 // screen start, and dropped when it never prints (a file only selected, e.g. by a host on the
-// printer's second port): no rise, no SD report, no keep-alive for 90 s (job/start.ts).
+// printer's second port): no rise, no SD report, no keep-alive for 90 s (job/start.ts). A
+// selection that does print is dated at its M24, not at the selection.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { http, sleep } from "../helpers.js";
-import { rig } from "./real-marlin-harness.js";
+import { near, rig } from "./real-marlin-harness.js";
 import { CAL, FILES } from "./real-marlin-files.js";
 
 test("plain Marlin 2.1.2.1: a selection that never prints is shown, then dropped from the history", { timeout: 240_000 }, async (t) => {
@@ -35,4 +36,19 @@ test("plain Marlin 2.1.2.1: a selection that never prints is shown, then dropped
   r.vp.startPrint(CAL.sfn);
   const next = await r.waitJob((j) => j.status === "completed", "the next print to be recorded", 60_000);
   assert.equal(next.filename, CAL.long);
+});
+
+test("plain Marlin 2.1.2.1: a file selected by another host and printed 20 s later is dated at its M24, with no pause", { timeout: 120_000 }, async (t) => {
+  const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6, heatSeconds: 3 }, [CAL]);
+  r.vp.selectOnly(CAL.sfn);
+  const shown = await r.waitJob((j) => j.status === "in_progress", "the selection to show as a job", 10_000);
+  await sleep(20_000);
+  r.vp.printSelected();
+  const m24 = r.vp.timing.startedAt;
+  const done = await r.waitJob((j) => j.job_id === shown.job_id && j.status !== "in_progress", "the print to finish", 60_000);
+  assert.equal(done.status, "completed");
+  near(done.start_time, m24, 2.5, "start_time at the M24");
+  near(done.total_duration, r.vp.timing.endedAt - m24, 2.5, "total_duration");
+  near(done.print_duration, done.total_duration, 0.01, "print_duration: no pause");
+  assert.ok(!done.printlog.timeline.some((e: any) => e.event === "paused"), JSON.stringify(done.printlog.timeline));
 });

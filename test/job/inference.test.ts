@@ -239,3 +239,19 @@ test("a screen start whose file is closed again before any rise or keep-alive wa
   assert.equal(finishOf(effects)?.status, "cancelled");
   assert.ok(!effects.some((e) => e.kind === "drop"));
 });
+
+test("a file selected by another host and printed later is dated at its M24 (the first rise after the last idle report), not paused", () => {
+  const steps: Step[] = [[0, "echo:Now fresh file: x.gco"], [0, "File opened: x.gco Size: 50000"], [0.1, "File selected"]];
+  for (let t = 2; t < 60; t += 2) steps.push([t, "Not SD printing"], [t + 0.2, "Current file: X.GCO"], [t + 0.3, tick]);
+  for (let t = 61; t < 70; t++) steps.push([t, `SD printing byte ${(t - 60) * 1000}/50000`], [t + 0.3, tick]);
+  const { s, effects } = run(steps);
+  assert.ok(!effects.some((e) => e.kind === "pause"), "a selection is not a pause");
+  assert.ok(Math.abs(s.job!.startedAt - 58.2) < 0.01, `started ${s.job!.startedAt}`);
+  assert.equal(s.job!.pausedTotal, 0);
+  // The firmware's print timer (started by M24) refines it, never before the last idle report.
+  run([[70, "echo:Print time: 0m 10s"]], s);
+  assert.equal(s.job!.startedAt, 60);
+  const early = run(steps);
+  run([[70, "echo:Print time: 1m 30s"]], early.s);
+  assert.ok(Math.abs(early.s.job!.startedAt - 58.2) < 0.01);
+});
