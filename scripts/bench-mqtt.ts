@@ -9,12 +9,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Broker, Watcher, mqttSection } from "./mqtt-broker.js";
 import { VirtualPrinter } from "./virtual-printer.js";
+import { deployedNodeFlags } from "./node-flags.js";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli", "main.js");
 const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 function start(cfg: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [CLI, "serve", "--config", cfg], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [...deployedNodeFlags(join(dirname(CLI), "..", "..", "..")), CLI, "serve", "--config", cfg], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve, reject) => {
     const on = (d: Buffer) => {

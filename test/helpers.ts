@@ -28,8 +28,8 @@ export interface RunningProcess {
 }
 
 /** Starts the real `printlog` with args and waits until it prints the URL it serves on. */
-export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<RunningProcess> {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT, nodeFlags: string[] = []): Promise<RunningProcess> {
+  const proc = spawn(process.execPath, [...nodeFlags, CLI, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -41,6 +41,8 @@ export function parseTrusted(entries: readonly string[]): BlockList {
 export class AccessPolicy {
   private readonly trusted: BlockList;
   private readonly corsPatterns: OriginPattern[];
+  /** isTrusted's answers by address, as given (the trusted list never changes); bounded. */
+  private readonly trustedCache = new Map<string, boolean>();
 
   constructor(
     trustedClients: readonly string[],
@@ -52,10 +54,16 @@ export class AccessPolicy {
   }
 
   isTrusted(ip: string): boolean {
-    const addr = normalizeIp(ip);
-    const family = isIP(addr);
-    if (family === 0) return false;
-    return this.trusted.check(addr, family === 4 ? "ipv4" : "ipv6");
+    // BlockList.check builds a SocketAddress per call; a client asks many times from one address.
+    let trusted = this.trustedCache.get(ip);
+    if (trusted === undefined) {
+      const addr = normalizeIp(ip);
+      const family = isIP(addr);
+      trusted = family !== 0 && this.trusted.check(addr, family === 4 ? "ipv4" : "ipv6");
+      if (this.trustedCache.size >= 256) this.trustedCache.clear();
+      this.trustedCache.set(ip, trusted);
+    }
+    return trusted;
   }
 
   keyMatches(key: string | null | undefined): boolean {

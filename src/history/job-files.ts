@@ -174,7 +174,8 @@ export class JobFiles {
     }
     const version = head.readUInt32LE(16);
     if (version !== FORMAT) throw new HistoryError("snapshot_corrupt", `${this.indexPath}: index format ${version} is not one this printlog reads`, { file: this.indexPath });
-    const chunk = Buffer.alloc(ENTRY_BYTES * 65536);
+    // Small reads (192 KB): a large chunk would stay allocated until the next collection.
+    const chunk = Buffer.alloc(ENTRY_BYTES * 4096);
     index.reserve(index.count + Math.floor(this.indexBytes / ENTRY_BYTES));
     const removed = new Set<number>();
     for (let pos = ENTRY_BYTES; pos < this.indexBytes; ) {

@@ -3,8 +3,7 @@
 // It only moves bytes; what the lines mean is decided elsewhere.
 
 import { EventEmitter } from "node:events";
-import { SerialPort } from "serialport";
-import { ReadlineParser } from "@serialport/parser-readline";
+import type { SerialPort } from "serialport";
 import { LineCap } from "./line-cap.js";
 import { AUTO_PLACES, autoDetect } from "./device.js";
 import type { Logger } from "../log.js";
@@ -143,6 +142,17 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
       this.lastWaitLog = msg;
       return this.scheduleRetry();
     }
+    this.open(path).catch((err: Error) => {
+      this.opts.logger.error("serial.unavailable", { path, error: err.message });
+      this.scheduleRetry();
+    });
+  }
+
+  private async open(path: string): Promise<void> {
+    // serialport (a native binding) is loaded once there is a port to open: printlog serving
+    // history only, or waiting for a printer, is spared its ~0.15 s of start-up and its memory.
+    const [{ SerialPort }, { ReadlineParser }] = await Promise.all([import("serialport"), import("@serialport/parser-readline")]);
+    if (this.stopped) return;
     const port = new SerialPort({ path, baudRate: this.baud, autoOpen: false, hupcl: false, lock: true });
     port.open((err) => {
       if (err) {

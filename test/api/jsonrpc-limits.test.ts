@@ -75,3 +75,28 @@ test("a batch stops at the budget: later requests are not run and say so; batche
   assert.match(tooMany.error.message, /batch larger than 4/);
   assert.deepEqual(calls, ["big", "big", "big"], "nothing of a refused batch runs");
 });
+
+test("a transport that streams gets a single list's reply as text in pieces, produced as it is read; batches and others stay whole", async () => {
+  const items = Array.from({ length: 5000 }, (_, i) => ({ job_id: i.toString(16), name: `plate ${i} ✓`, pad: "y".repeat(40) }));
+  let made = 0;
+  const lists = new MethodTable().add({ rpc: "list", handler: () => new StreamedList(items.length, items.length, (i) => (made++, i === 3 ? undefined : items[i])) });
+  const ctx = { transport: "websocket" as const, ip: "127.0.0.1" };
+  const req = (id: unknown) => JSON.stringify({ jsonrpc: "2.0", method: "list", id });
+  const reply = await dispatchJsonRpc(req("a"), lists, ctx, { maxBatch: 4, maxAnswerChars: 2000 }, true);
+  assert.ok(reply !== null && typeof reply !== "string", "streamed, though far over the 2,000-character cap");
+  assert.equal(made, 0, "nothing is made before it is read");
+  const pieces: string[] = [];
+  const it = reply[Symbol.iterator]();
+  pieces.push(it.next().value as string);
+  assert.ok(made > 0 && made < items.length, `the first piece made ${made} items, not all`);
+  for (let r = it.next(); !r.done; r = it.next()) pieces.push(r.value);
+  assert.ok(pieces.length > 3 && pieces.every((p) => p.length <= 64 * 1024 + 200), `${pieces.length} pieces`);
+  const kept = items.filter((_, i) => i !== 3);
+  assert.equal(pieces.join(""), JSON.stringify({ jsonrpc: "2.0", result: { count: items.length, jobs: kept }, id: "a" }), "a vanished item is left out, as over HTTP");
+  // Not streaming (MQTT), or in a batch: one whole message, within the cap.
+  const whole = await dispatchJsonRpc(req(1), lists, ctx, { maxBatch: 4, maxAnswerChars: 2000 });
+  assert.match(JSON.parse(whole!).error.message, /Answer larger than 2000 characters/);
+  const batch = await dispatchJsonRpc(`[${req(1)},${req(2)}]`, lists, ctx, { maxBatch: 4, maxAnswerChars: 2000 }, true);
+  assert.equal(typeof batch, "string");
+  assert.match(JSON.parse(batch as string)[0].error.message, /Answer larger than 2000 characters/);
+});
