@@ -211,6 +211,10 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
       if (this.keepAlive.last > 0 && gap >= 0.5 && gap <= 60) this.keepAlive.interval = gap;
       this.keepAlive.last = t;
       if (inflight) this.armTimer();
+    } else if (inflight && /\sW:(\?|\d+)\s*$/.test(trimmed)) {
+      // M109/M190 waiting (a build without BUSY_WHILE_HEATING prints only these, each second):
+      // the queue is held, not cleared.
+      this.armTimer();
     }
     this.emit("line", line, t);
   }
