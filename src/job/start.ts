@@ -133,7 +133,7 @@ export function expireTentative(r: Reduction): void {
 
 /** `Not SD printing` while M27 C names the file, before the first rise: the file is only selected
  *  (a host's M23 on another port; a screen start's heat-up holds M27's answer instead). Not a
- *  pause: the print starts at its M24, seen as the first rise (item 15 of the second round). */
+ *  pause: the print starts at its M24, seen as the first rise. */
 export function awaitStart(r: Reduction): void {
   const job = r.s.job;
   if (!job) return;
