@@ -12,6 +12,11 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   const r = await rig(t, { dialect: "marlin2", files: FILES, printSeconds: 6, heatSeconds: 3, abortSeconds: 5 }, [CAL]);
   let lastId = "";
   const fresh = (j: any) => j.job_id !== lastId;
+  /** Starts `sfn` from the screen and waits for its job to show. */
+  const started = async (sfn: string) => {
+    r.vp.startPrint(sfn);
+    return r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+  };
 
   await t.test("screen start is shown at once, named by the local file, dated at the start", async () => {
     r.vp.opts.heatSeconds = 8; // a long heat-up: the job must show before the position rises
@@ -30,8 +35,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   });
 
   await t.test("pause from the screen prints nothing: inferred from the standing position, dated at the last rise", async () => {
-    r.vp.startPrint(LONG.sfn);
-    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    const job = await started(LONG.sfn);
     await r.printing(job.job_id, 2000);
     r.vp.pause();
     const paused = await r.waitJob((j) => j.job_id === job.job_id && j.printlog.paused === true, "the pause to be inferred", 15_000);
@@ -49,8 +53,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   });
 
   await t.test("a long heat-up mid-print (M109: standing position, busy keep-alive) is printing, not a pause", async () => {
-    r.vp.startPrint(LONG.sfn);
-    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    const job = await started(LONG.sfn);
     await r.printing(job.job_id, 2000);
     r.vp.heatMidPrint(9);
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
@@ -63,8 +66,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   await t.test("printlog killed mid-print and restarted: the same job, the whole filament from M114", async () => {
     // A longer print: the restart (a slow start under load) must come back while it still prints.
     r.vp.opts.printSeconds = 20;
-    r.vp.startPrint(LONG.sfn);
-    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    const job = await started(LONG.sfn);
     await r.printing(job.job_id, 2000);
     await r.restart("SIGKILL");
     assert.ok(r.vp.printing, "the print outlasted the restart");
@@ -77,8 +79,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   });
 
   await t.test("screen cancel: ended at the last rise, not after the abort G-code; stray oks answer nothing", async () => {
-    r.vp.startPrint(LONG.sfn);
-    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    const job = await started(LONG.sfn);
     await r.printing(job.job_id, 2500);
     r.vp.cancel();
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the cancel", 40_000);
@@ -108,8 +109,7 @@ test("plain Marlin 2.1.2.1", { timeout: 300_000 }, async (t) => {
   });
 
   await t.test("M1001 half-way: completed at `Done printing file`, and a standing position never re-opens it", async () => {
-    r.vp.startPrint(HALF.sfn);
-    const job = await r.waitJob((j) => fresh(j) && j.status === "in_progress", "the job to start");
+    const job = await started(HALF.sfn);
     const done = await r.waitJob((j) => j.job_id === job.job_id && j.status !== "in_progress", "the job to finish");
     lastId = done.job_id;
     assert.equal(done.status, "completed");

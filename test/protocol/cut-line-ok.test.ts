@@ -4,29 +4,13 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { constants, existsSync, openSync, closeSync, readSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { PrinterLink } from "../../src/serial/link.js";
+import { readSync, writeSync } from "node:fs";
 import { MAX_LINE_LENGTH } from "../../src/protocol/events.js";
-import { silentLogger } from "../../src/log.js";
-import { sleep, tempDir } from "../helpers.js";
+import { sleep } from "../helpers.js";
+import { linkOverPty } from "./pty-link.js";
 
 test("a cut line's piece reading `ok …` is not the query's ok (RRF M20 S3)", { timeout: 60_000 }, async (t) => {
-  const dir = await tempDir(t);
-  const host = join(dir, "host");
-  const printer = join(dir, "printer");
-  const socat = spawn("socat", [`PTY,link=${host},raw,echo=0`, `PTY,link=${printer},raw,echo=0`], { stdio: "ignore" });
-  t.after(() => socat.kill("SIGTERM"));
-  for (let i = 0; i < 200 && !(existsSync(host) && existsSync(printer)); i++) await sleep(25);
-  // Non-blocking: a read with nothing written must not block the test's event loop.
-  const fd = openSync(printer, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY);
-  t.after(() => closeSync(fd));
-  const link = new PrinterLink({ device: host, bauds: [115200], logger: silentLogger, commandTimeoutMs: 20_000 });
-  const opened = new Promise<void>((r) => link.on("open", () => r()));
-  link.start();
-  t.after(() => link.stop());
-  await opened;
+  const { link, fd } = await linkOverPty(t, 20_000);
   const lines: string[] = [];
   link.on("line", (l) => lines.push(l));
 

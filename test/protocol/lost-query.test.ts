@@ -4,27 +4,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { constants, existsSync, openSync, closeSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { PrinterLink } from "../../src/serial/link.js";
-import { silentLogger } from "../../src/log.js";
-import { sleep, tempDir } from "../helpers.js";
+import { writeSync } from "node:fs";
+import { sleep } from "../helpers.js";
+import { linkOverPty } from "./pty-link.js";
 
 test("a query lost after the keep-alives stop is given up in a few intervals; heating wait lines keep it", { timeout: 90_000 }, async (t) => {
-  const dir = await tempDir(t);
-  const host = join(dir, "host");
-  const printer = join(dir, "printer");
-  const socat = spawn("socat", [`PTY,link=${host},raw,echo=0`, `PTY,link=${printer},raw,echo=0`], { stdio: "ignore" });
-  t.after(() => socat.kill("SIGTERM"));
-  for (let i = 0; i < 200 && !(existsSync(host) && existsSync(printer)); i++) await sleep(25);
-  const fd = openSync(printer, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY);
-  t.after(() => closeSync(fd));
-  const link = new PrinterLink({ device: host, bauds: [115200], logger: silentLogger, commandTimeoutMs: 60_000 });
-  const opened = new Promise<void>((r) => link.on("open", () => r()));
-  link.start();
-  t.after(() => link.stop());
-  await opened;
+  const { link, fd } = await linkOverPty(t, 60_000);
   const timed = async (command: string, during: () => Promise<void>): Promise<{ ok: boolean; s: number }> => {
     const at = Date.now();
     const p = link.send(command);
