@@ -25,20 +25,31 @@ export function selectPositions(index: JobIndex, q: ListQuery): number[] {
     for (let k = skip; k < n && out.length < want; k++) out.push(desc ? n - 1 - k : k);
     return out;
   }
-  const { start, end } = index;
   let skipped = 0;
-  for (let k = 0; k < n && out.length < want; k++) {
-    const pos = desc ? n - 1 - k : k;
-    // A null end_time is NaN here, and NaN < before is false: "before" never matches a running job.
-    if (q.before !== -1 && !(end[pos]! < q.before)) continue;
-    if (q.since !== -1 && !(start[pos]! > q.since)) continue;
-    if (skipped < skip) {
-      skipped += 1;
-      continue;
-    }
-    out.push(pos);
-  }
+  index.forEach(desc ? n - 1 : 0, desc, (pos, e) => {
+    // A running job (end null) is never "before" anything.
+    if (q.before !== -1 && !(e.end !== null && e.end < q.before)) return true;
+    if (q.since !== -1 && !(e.start > q.since)) return true;
+    if (skipped < skip) skipped += 1;
+    else out.push(pos);
+    return out.length < want;
+  });
   return out;
+}
+
+/** The position of the first job numbered above `num` (where a scan stopped at `num` goes on). */
+export function nextPosition(index: JobIndex, num: number): number {
+  const pos = index.find(num);
+  if (pos !== -1) return pos + 1;
+  // `num` was removed meanwhile: count the jobs below it.
+  let lo = 0;
+  let hi = index.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (index.numAt(mid) < num) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -1,0 +1,92 @@
+// The index on disk: new jobs extend its sorted run, changes after it collect in memory until a
+// compaction writes a new sorted index of every job (a new index generation, the job file kept),
+// and an index file that is not sorted (an earlier printlog's rewrite) is folded after start-up.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { HistoryStore } from "../../src/history/store.js";
+import { silentLogger } from "../../src/log.js";
+import { tempDir } from "../helpers.js";
+
+const open = (dir: string, extra = {}) => HistoryStore.open(dir, { logger: silentLogger, minCompactBytes: 1 << 30, ...extra });
+
+async function addJobs(store: HistoryStore, n: number, from: number): Promise<void> {
+  for (let i = from; i < from + n; i++) {
+    const j = await store.startJob({ filename: `f${i}.gcode`, start_time: 1000 + i * 10, metadata: { size: i } });
+    await store.finishJob(j.job_id, i % 5 === 0 ? "cancelled" : "completed", 1005 + i * 10, { total_duration: 5, print_duration: 4, filament_used: 2 }, "done");
+  }
+}
+
+const ids = (store: HistoryStore, order: "ASC" | "DESC" = "ASC") => store.select({ limit: 0, start: 0, before: -1, since: -1, order }).map((p) => store.jobAt(p)!.job_id);
+const expected = (nums: number[]) => nums.map((n) => n.toString(16).toUpperCase().padStart(6, "0"));
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+const indexFiles = async (dir: string) => (await readdir(dir)).filter((f) => f.startsWith("history-index")).sort();
+
+test("changes after the sorted run are folded into a new index generation once they outgrow it; nothing is lost", async (t) => {
+  const dir = await tempDir(t);
+  const store = await open(dir);
+  await addJobs(store, 40, 0);
+  await store.durable.compactNow();
+  assert.deepEqual(await indexFiles(dir), ["history-index.1.bin"]);
+  // A deletion ends the sorted run: what follows is held in memory until folded.
+  assert.equal(await store.deleteJob("000005"), true);
+  await store.durable.compactNow();
+  const state = store.durable.state;
+  let folded = false;
+  for (let k = 0; k < 22; k++) {
+    await addJobs(store, 100, 40 + k * 100);
+    await store.durable.compactNow();
+    if ((await indexFiles(dir)).includes("history-index.1.1.bin")) folded = true;
+  }
+  assert.ok(folded, `a new index generation was written: ${(await indexFiles(dir)).join(", ")}`);
+  assert.deepEqual(await indexFiles(dir), ["history-index.1.1.bin"], "the old index file is removed once the document names the new one");
+  assert.ok(state.index.overlaySize < 2048, `overlay after the fold: ${state.index.overlaySize}`);
+  const want = expected(range(1, 2240).filter((n) => n !== 5));
+  assert.deepEqual(ids(store), want);
+  assert.deepEqual(ids(store, "DESC"), [...want].reverse());
+  assert.equal(store.getJob("000006")?.filename, "f5.gcode");
+  assert.equal(store.getJob("000005"), undefined);
+  const totals = store.totals().job_totals.total_jobs;
+  await store.close();
+
+  const again = await open(dir);
+  assert.deepEqual(ids(again), want, "the same after a restart");
+  assert.equal(again.totals().job_totals.total_jobs, totals);
+  assert.ok(again.durable.state.index.overlaySize < 2048, `overlay at load: ${again.durable.state.index.overlaySize}`);
+  await again.close();
+});
+
+test("an index file written out of order (an earlier printlog's rewrite) is served at once and folded in the background", async (t) => {
+  const dir = await tempDir(t);
+  const store = await open(dir);
+  await addJobs(store, 3000, 0);
+  await store.durable.compactNow();
+  await store.close();
+  // Reverse the entries (each carries its own CRC): nothing of it is a sorted run any more.
+  const [name] = await indexFiles(dir);
+  const file = join(dir, name!);
+  const buf = await readFile(file);
+  const entries = (buf.length - 48) / 48;
+  const out = Buffer.alloc(buf.length);
+  buf.copy(out, 0, 0, 48);
+  for (let e = 0; e < entries; e++) buf.copy(out, 48 + (entries - 1 - e) * 48, 48 + e * 48, 48 + (e + 1) * 48);
+  await writeFile(file, out);
+
+  const again = await open(dir);
+  assert.deepEqual(ids(again), expected(range(1, 3000)), "served right away, from memory");
+  // The fold starts by itself after start-up (no journal to compact, no call from here).
+  for (let i = 0; i < 200 && (await indexFiles(dir)).includes(name!); i++) await new Promise((r) => setTimeout(r, 50));
+  const folded = await indexFiles(dir);
+  assert.equal(folded.length, 1);
+  assert.notEqual(folded[0], name, "a new index generation");
+  assert.equal(again.durable.state.index.overlaySize, 0);
+  assert.deepEqual(ids(again), expected(range(1, 3000)));
+  assert.equal(again.getJob("000BB8")?.filename, "f2999.gcode");
+  await again.close();
+  const third = await open(dir);
+  assert.equal(third.durable.state.index.overlaySize, 0, "a sorted run after the fold");
+  assert.deepEqual(ids(third, "DESC").slice(0, 3), expected([3000, 2999, 2998]));
+  await third.close();
+});
