@@ -81,8 +81,14 @@ export class FenceBuilder {
   }
 }
 
+interface Page {
+  buf: Buffer;
+  /** Entries whose CRC was checked. */
+  checked: Uint8Array;
+}
+
 export class IndexRun {
-  private readonly cache = new Map<number, Buffer>();
+  private readonly cache = new Map<number, Page>();
 
   constructor(
     /** The file's descriptor now (it changes when a read-only start becomes writable). */
@@ -104,8 +110,8 @@ export class IndexRun {
     return this.firstNum.length;
   }
 
-  /** The page holding position `b`, read and checked once, then kept (most recent last). */
-  private page(p: number): Buffer {
+  /** The page holding position `b`, read once and kept (most recent last). */
+  private page(p: number): Page {
     const hit = this.cache.get(p);
     if (hit) {
       this.cache.delete(p);
@@ -117,25 +123,37 @@ export class IndexRun {
     const at = this.from + p * PAGE_BYTES;
     const got = readSync(this.fd(), buf, 0, buf.length, at);
     if (got !== buf.length) throw new HistoryError("snapshot_corrupt", `${this.path} byte ${at + got}: index cut short`, { file: this.path, byte: at + got });
-    for (let e = 0; e < entries; e++) {
-      if (!entryIntact(buf, e * ENTRY_BYTES)) {
-        // Rot since start-up (the load checked every entry): that page is not served.
-        throw new HistoryError("record_corrupt", `${this.path} byte ${at + e * ENTRY_BYTES}: index entry checksum mismatch (bit rot); not served`, { file: this.path, byte: at + e * ENTRY_BYTES });
-      }
-    }
-    this.cache.set(p, buf);
+    const page = { buf, checked: new Uint8Array(entries) };
+    this.cache.set(p, page);
     if (this.cache.size > CACHE_PAGES) this.cache.delete(this.cache.keys().next().value!);
-    return buf;
+    return page;
+  }
+
+  /** The page buffer and offset of entry `b`, its CRC checked on first use. */
+  private entry(b: number): [Buffer, number] {
+    const p = Math.floor(b / PAGE_ENTRIES);
+    const { buf, checked } = this.page(p);
+    const e = b % PAGE_ENTRIES;
+    const at = e * ENTRY_BYTES;
+    if (!checked[e]) {
+      if (!entryIntact(buf, at)) {
+        // Rot since start-up (the load checked every entry): that entry is not served.
+        const byte = this.from + p * PAGE_BYTES + at;
+        throw new HistoryError("record_corrupt", `${this.path} byte ${byte}: index entry checksum mismatch (bit rot); not served`, { file: this.path, byte });
+      }
+      checked[e] = 1;
+    }
+    return [buf, at];
   }
 
   numAt(b: number): number {
-    return this.page(Math.floor(b / PAGE_ENTRIES)).readDoubleLE((b % PAGE_ENTRIES) * ENTRY_BYTES);
+    const [buf, at] = this.entry(b);
+    return buf.readDoubleLE(at);
   }
 
   /** Reads entry `b` into `into`. */
   read(b: number, into: IndexEntry): IndexEntry {
-    const buf = this.page(Math.floor(b / PAGE_ENTRIES));
-    const at = (b % PAGE_ENTRIES) * ENTRY_BYTES;
+    const [buf, at] = this.entry(b);
     into.num = buf.readDoubleLE(at);
     into.start = buf.readDoubleLE(at + 8);
     const end = buf.readDoubleLE(at + 16);
