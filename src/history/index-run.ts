@@ -77,7 +77,7 @@ export class FenceBuilder {
   /** The run over `fd` from byte `from` (its first entry). */
   finish(fd: () => number, from: number, path: string): IndexRun {
     const pages = Math.ceil(this.count / PAGE_ENTRIES);
-    return new IndexRun(fd, from, path, this.count, this.firstNum.slice(0, pages), this.maxStart.slice(0, pages), this.minEnd.slice(0, pages));
+    return new IndexRun(fd, from, path, this.count, this.firstNum.slice(0, pages), this.maxStart.slice(0, pages), this.minEnd.slice(0, pages), this.lastNum);
   }
 }
 
@@ -100,10 +100,28 @@ export class IndexRun {
     readonly firstNum: Float64Array,
     readonly maxStart: Float64Array,
     readonly minEnd: Float64Array,
+    /** The last entry's job number (-1: empty). */
+    readonly lastNum: number,
   ) {}
 
+  /** This run with `entries` (ascending, above `lastNum`, just appended to the file) added. */
+  extend(entries: readonly IndexEntry[]): IndexRun {
+    const f = new FenceBuilder();
+    const pages = this.pages;
+    f.firstNum = new Float64Array(Math.max(64, pages * 2));
+    f.maxStart = new Float64Array(f.firstNum.length);
+    f.minEnd = new Float64Array(f.firstNum.length);
+    f.firstNum.set(this.firstNum);
+    f.maxStart.set(this.maxStart);
+    f.minEnd.set(this.minEnd);
+    f.count = this.count;
+    f.lastNum = this.lastNum;
+    for (const e of entries) f.add(e.num, e.start, e.end === null ? Number.NaN : e.end);
+    return f.finish(this.fd, this.from, this.path);
+  }
+
   static empty(): IndexRun {
-    return new IndexRun(() => -1, 0, "", 0, new Float64Array(0), new Float64Array(0), new Float64Array(0));
+    return new IndexRun(() => -1, 0, "", 0, new Float64Array(0), new Float64Array(0), new Float64Array(0), -1);
   }
 
   get pages(): number {

@@ -272,6 +272,23 @@ export class JobIndex {
     return r < 0 ? this.oNum[-r - 1]! : this.run.numAt(r);
   }
 
+  /** Position of run entry `b`, which must not be deleted (see `shadowed`). */
+  positionOfRun(b: number): number {
+    this.derive();
+    return this.runPos(b);
+  }
+
+  /** The overlay has an entry for `num` (the run's entry for it is replaced or deleted). */
+  shadowed(num: number): boolean {
+    return this.n > 0 && this.ofind(num) >= 0;
+  }
+
+  /** Visits the overlay's live entries (inserted and replaced jobs), ascending. */
+  forEachOverlay(visit: (e: IndexEntry) => void): void {
+    const e = blankEntry();
+    for (let i = 0; i < this.n; i++) if (this.oStatus[i] !== DELETED) visit(this.readSlot(i, e));
+  }
+
   // ---- changes ----
 
   /** Inserts or replaces job `e.num`. */

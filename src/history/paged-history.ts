@@ -211,7 +211,8 @@ export class PagedHistory implements HistoryModel {
     const reindex = !rewrite && this.wantsCompaction;
     const old = this.files;
     const gen = rewrite ? (old?.gen ?? 0) + 1 : old!.gen;
-    for (const [num, { job, version }] of this.tail) {
+    // In job order: appended after a sorted run, new jobs extend it.
+    for (const [num, { job, version }] of [...this.tail].sort((a, b) => a[0] - b[0])) {
       if (job.status === "in_progress") {
         openJobs.push(job);
         continue;
@@ -243,6 +244,12 @@ export class PagedHistory implements HistoryModel {
       deadBytes: rewrite ? 0 : deadAtCapture,
     };
     const capturedRemoved = [...this.removed];
+    // An append of new jobs only, to an index file that is one sorted run, keeps it one run:
+    // the run grows in memory too, and nothing waits in the overlay for a rewrite.
+    const run = this.index.run;
+    const entriesAfter = [...written.values()].map((w) => w.entry);
+    const extendsRun =
+      !rewrite && !reindex && removed.length === 0 && old!.indexBytes === ENTRY_BYTES * (1 + run.count) && entriesAfter.length > 0 && entriesAfter[0]!.num > run.lastNum && entriesAfter.every((e) => e.status !== DELETED);
     const wasCleared = this.cleared;
     let target: JobFiles | null = null;
     let newRun: IndexRun | null = null;
@@ -346,7 +353,9 @@ export class PagedHistory implements HistoryModel {
           this.tail.delete(num);
           if (!newRun) this.index.setLocation(num, w.off, w.buf.length);
         }
-        if (newRun) {
+        if (extendsRun && this.index.run === run) {
+          this.index.rebase(run.extend(entriesAfter), upTo, (num) => openNums.has(num));
+        } else if (newRun) {
           // A clear after the capture hides the new run as it hid the old one.
           const cleared = this.cleared && !wasCleared;
           this.index.rebase(cleared ? IndexRun.empty() : newRun, upTo, (num) => openNums.has(num));

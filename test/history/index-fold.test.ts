@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HistoryStore } from "../../src/history/store.js";
+import { backupDataDir } from "../../src/history/backup.js";
 import { silentLogger } from "../../src/log.js";
 import { tempDir } from "../helpers.js";
 
@@ -27,9 +28,17 @@ const indexFiles = async (dir: string) => (await readdir(dir)).filter((f) => f.s
 test("changes after the sorted run are folded into a new index generation once they outgrow it; nothing is lost", async (t) => {
   const dir = await tempDir(t);
   const store = await open(dir);
-  await addJobs(store, 40, 0);
+  await addJobs(store, 10, 0);
   await store.durable.compactNow();
+  // New jobs appended to a sorted run extend it: nothing waits in memory, nothing is rewritten.
+  for (let k = 1; k < 4; k++) {
+    await addJobs(store, 10, k * 10);
+    await store.durable.compactNow();
+    assert.equal(store.durable.state.index.overlaySize, 0, `overlay after append ${k}`);
+    assert.equal(store.durable.state.index.run.count, 10 + k * 10);
+  }
   assert.deepEqual(await indexFiles(dir), ["history-index.1.bin"]);
+  assert.deepEqual(ids(store), expected(range(1, 40)));
   // A deletion ends the sorted run: what follows is held in memory until folded.
   assert.equal(await store.deleteJob("000005"), true);
   await store.durable.compactNow();
@@ -50,6 +59,13 @@ test("changes after the sorted run are folded into a new index generation once t
   assert.equal(store.getJob("000005"), undefined);
   const totals = store.totals().job_totals.total_jobs;
   await store.close();
+
+  // A backup copies the index generation the document names.
+  const copy = join(await tempDir(t), "copy");
+  await backupDataDir(dir, copy);
+  const restored = await open(copy);
+  assert.deepEqual(ids(restored), want, "the backup holds every job");
+  await restored.close();
 
   const again = await open(dir);
   assert.deepEqual(ids(again), want, "the same after a restart");

@@ -111,10 +111,20 @@ test("the merged index equals a plain model under inserts, replacements, removal
           }
           check(index, model, seed);
           // The selection scans agree with the model too.
-          const sorted = [...model.values()].sort((a, b) => b.num - a.num);
-          const since = seed % 3000;
-          const want = sorted.filter((e) => e.start > since).slice(1, 6).map((e) => e.num);
-          assert.deepEqual(selectPositions(index, { limit: 5, start: 1, before: -1, since, order: "DESC" }).map((p) => index.numAt(p)), want);
+          const asc = [...model.values()].sort((a, b) => a.num - b.num);
+          const since = seed % 21000;
+          const before = (seed * 7) % 21000;
+          for (const q of [
+            { limit: 5, start: 1, before: -1, since, order: "DESC" as const },
+            { limit: 0, start: 0, before, since: -1, order: "ASC" as const },
+            { limit: 50, start: 3, before, since, order: "ASC" as const },
+            { limit: 0, start: 0, before: -1, since, order: "DESC" as const },
+          ]) {
+            const hit = asc.filter((e) => (q.since === -1 || e.start > q.since) && (q.before === -1 || (e.end !== null && e.end < q.before)));
+            if (q.order === "DESC") hit.reverse();
+            const want = (q.limit > 0 ? hit.slice(q.start, q.start + q.limit) : hit).map((e) => e.num);
+            assert.deepEqual(selectPositions(index, q).map((p) => index.numAt(p)), want, JSON.stringify(q));
+          }
         },
       ),
       { numRuns: 150 },
