@@ -51,6 +51,7 @@ export class PagedHistory implements HistoryModel {
   deadBytes = 0;
   private version = 0;
   private readonly entry = blankEntry();
+  overlayMin = OVERLAY_MIN;
   /** Bodies read recently (clients re-read the newest page): parsed once, bounded. Read-only. */
   private readonly cache = new Map<number, JobRecord>();
   /** Problems found reading the job files (reported, not served). */
@@ -134,7 +135,7 @@ export class PagedHistory implements HistoryModel {
 
   /** The index wants folding into a new run (its overlay outgrew a share of the run). */
   get wantsCompaction(): boolean {
-    return this.index.overlaySize > Math.max(OVERLAY_MIN, this.index.run.count / OVERLAY_SHARE);
+    return this.index.overlaySize > Math.max(this.overlayMin, this.index.run.count / OVERLAY_SHARE);
   }
 
   // ---- the fold's model ----

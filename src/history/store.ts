@@ -28,6 +28,8 @@ import {
 export interface HistoryStoreOptions extends Omit<DurableLogOptions, "lock"> {
   /** Aux fields that report totals (from the sensor configuration). */
   auxTotalSpecs?: AuxTotalSpec[];
+  /** Changed index entries held in memory before the index is rewritten (at least; default 2,048). */
+  indexOverlayMin?: number;
   /** Minimum seconds between journalled checkpoints of a running job. */
   checkpointInterval?: number;
 }
@@ -59,7 +61,11 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
       dir,
       {
         name: "history",
-        load: (doc, format, ctx) => PagedHistory.load(ctx.dir, doc, format, ctx.readOnly),
+        load: async (doc, format, ctx) => {
+          const h = await PagedHistory.load(ctx.dir, doc, format, ctx.readOnly);
+          if (options.indexOverlayMin !== undefined) h.overlayMin = options.indexOverlayMin;
+          return h;
+        },
         apply: (s, r) => applyRecord(s, r),
         capture: (s) => s.capture(),
         wantsCompaction: (s) => s.wantsCompaction,
