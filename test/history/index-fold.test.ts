@@ -124,3 +124,57 @@ test("an index entry that rots after start-up is reported with file and byte whe
   assert.equal(again.getJob("000001")?.filename, "f0.gcode", "the other pages are served");
   await again.close();
 });
+
+test("random histories: the store equals a plain model through every kind of compaction and restart", { timeout: 300_000 }, async (t) => {
+  const fc = (await import("fast-check")).default;
+  const root = await tempDir(t);
+  let runNo = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.oneof(
+          { weight: 6, arbitrary: fc.record({ op: fc.constant("add" as const), n: fc.integer({ min: 1, max: 6 }) }) },
+          { weight: 3, arbitrary: fc.record({ op: fc.constant("delete" as const), n: fc.nat() }) },
+          { weight: 2, arbitrary: fc.record({ op: fc.constant("compact" as const), n: fc.nat() }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant("reopen" as const), n: fc.nat() }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant("clear" as const), n: fc.nat() }) },
+        ),
+        { maxLength: 40 },
+      ),
+      async (ops) => {
+        const dir = join(root, `h${runNo++}`);
+        const opts = { indexOverlayMin: 4 };
+        let store = await open(dir, opts);
+        const model: number[] = [];
+        let next = 1;
+        try {
+          for (const o of ops) {
+            if (o.op === "add") {
+              await addJobs(store, o.n, next - 1);
+              for (let i = 0; i < o.n; i++) model.push(next++);
+            } else if (o.op === "delete" && model.length > 0) {
+              const [num] = model.splice(o.n % model.length, 1);
+              assert.equal(await store.deleteJob(expected([num!])[0]!), true);
+            } else if (o.op === "compact") await store.durable.compactNow();
+            else if (o.op === "reopen") {
+              await store.close();
+              store = await open(dir, opts);
+            } else if (o.op === "clear" && o.n % 3 === 0) {
+              await store.deleteAll();
+              model.length = 0;
+            }
+            assert.deepEqual(ids(store), expected(model), `after ${o.op}`);
+          }
+          assert.deepEqual(ids(store, "DESC"), expected([...model].reverse()));
+          for (const num of model.slice(-3)) assert.equal(store.getJob(expected([num])[0]!)?.filename, `f${num - 1}.gcode`);
+          await store.close();
+          store = await open(dir, opts);
+          assert.deepEqual(ids(store), expected(model), "after a last restart");
+        } finally {
+          await store.close();
+        }
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
