@@ -12,6 +12,8 @@ const WRITER = join(dirname(fileURLToPath(import.meta.url)), "crash-writer.js");
 
 export interface CrashReport {
   rounds: number;
+  /** Jobs the writer deleted (some of them inside index folds). */
+  deleted: number;
   finishedSeen: number;
   interrupted: number;
   jobs: number;
@@ -46,8 +48,19 @@ function assertSame(stored: JobRecord | undefined, reported: JobRecord, round: n
   }
 }
 
+function addTo(sum: { jobs: number; time: number; print: number; filament: number }, j: JobRecord): void {
+  if (!FINISH_STATUSES.has(j.status as never)) return;
+  sum.jobs += 1;
+  sum.time += j.total_duration;
+  sum.print += j.print_duration;
+  sum.filament += j.filament_used;
+}
+
 export async function crashRounds(dir: string, rounds: number, seed = 1, onRound?: (i: number) => void): Promise<CrashReport> {
   const finished = new Map<string, JobRecord>();
+  /** Totals keep a deleted job (as Moonraker's do): the sums of the finished jobs deleted. */
+  const deletedSum = { jobs: 0, time: 0, print: 0, filament: 0 };
+  const gone = new Set<string>();
   let interrupted = 0;
   let rng = seed >>> 0 || 1;
   const rand = () => {
@@ -58,8 +71,19 @@ export async function crashRounds(dir: string, rounds: number, seed = 1, onRound
   for (let round = 0; round < rounds; round++) {
     const out = await runOnce(dir, seed * 1000 + round, 5 + Math.floor(rand() * 150));
     const checkpoints = new Map<string, number>();
+    const deleting = new Map<string, JobRecord | undefined>();
     for (const line of out.split("\n")) {
-      if (line.startsWith("FIN ")) {
+      if (line.startsWith("DELETING ")) {
+        const id = line.slice(9);
+        deleting.set(id, finished.get(id));
+        finished.delete(id);
+      } else if (line.startsWith("DEL ")) {
+        const id = line.slice(4);
+        const job = deleting.get(id);
+        deleting.delete(id);
+        gone.add(id);
+        if (job) addTo(deletedSum, job);
+      } else if (line.startsWith("FIN ")) {
         const job = JSON.parse(line.slice(4)) as JobRecord;
         finished.set(job.job_id, job);
       } else if (line.startsWith("CKPT ")) {
@@ -69,8 +93,17 @@ export async function crashRounds(dir: string, rounds: number, seed = 1, onRound
     }
     const store = await HistoryStore.open(dir, { logger: silentLogger });
     try {
+      // A delete cut by the kill: done or not, either is right; the history says which.
+      for (const [id, job] of deleting) {
+        if (store.getJob(id) === undefined) {
+          gone.add(id);
+          if (job) addTo(deletedSum, job);
+        } else if (job) finished.set(id, job);
+      }
+      for (const id of gone) if (store.getJob(id) !== undefined) throw new Error(`round ${round}: deleted job ${id} is back`);
       for (const [id, job] of finished) assertSame(store.getJob(id), job, round);
       for (const [id, printed] of checkpoints) {
+        if (gone.has(id)) continue;
         const job = store.getJob(id);
         if (!job) throw new Error(`round ${round}: checkpointed job ${id} is missing`);
         if (job.status === "interrupted") {
@@ -83,14 +116,8 @@ export async function crashRounds(dir: string, rounds: number, seed = 1, onRound
         }
       }
       if (store.jobs.some((j) => j.status === "in_progress")) throw new Error(`round ${round}: a job is still in_progress after recovery`);
-      const sum = { jobs: 0, time: 0, print: 0, filament: 0 };
-      for (const j of store.jobs) {
-        if (!FINISH_STATUSES.has(j.status as never)) continue;
-        sum.jobs += 1;
-        sum.time += j.total_duration;
-        sum.print += j.print_duration;
-        sum.filament += j.filament_used;
-      }
+      const sum = { ...deletedSum };
+      for (const j of store.jobs) addTo(sum, j);
       const t = store.totals().job_totals;
       const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a));
       if (t.total_jobs !== sum.jobs || !close(t.total_time, sum.time) || !close(t.total_print_time, sum.print) || !close(t.total_filament_used, sum.filament)) {
@@ -102,5 +129,5 @@ export async function crashRounds(dir: string, rounds: number, seed = 1, onRound
     }
     onRound?.(round);
   }
-  return { rounds, finishedSeen: finished.size, interrupted, jobs };
+  return { rounds, finishedSeen: finished.size, interrupted, jobs, deleted: gone.size };
 }

@@ -17,7 +17,9 @@ const rand = () => {
 };
 const STATUSES: FinishStatus[] = ["completed", "cancelled", "error", "klippy_shutdown", "klippy_disconnect", "server_exit"];
 
-const store = await HistoryStore.open(dir!, { logger: silentLogger, minCompactBytes: 8 * 1024, checkpointInterval: 30 });
+// A small index overlay: deletions of older jobs fold the index into a new generation every few
+// jobs, so kills land inside those folds too.
+const store = await HistoryStore.open(dir!, { logger: silentLogger, minCompactBytes: 8 * 1024, checkpointInterval: 30, indexOverlayMin: 3 });
 const out = (line: string) => process.stdout.write(line + "\n");
 // A recorder never writes back to back; pacing keeps the history (and each round) small while
 // kills still land at every stage: between, during and after writes and compactions.
@@ -47,4 +49,11 @@ for (;;) {
   const status = STATUSES[Math.floor(rand() * STATUSES.length)]!;
   const done = await store.finishJob(job.job_id, status, t, { total_duration: printed + 5 }, "crash-writer");
   out(`FIN ${JSON.stringify(done)}`);
+  if (rand() < 0.25 && store.count > 2) {
+    // An older job deleted (reported before and after: a kill between leaves it either way).
+    const victim = store.jobs[Math.floor(rand() * (store.count - 1))]!.job_id;
+    out(`DELETING ${victim}`);
+    await store.deleteJob(victim);
+    out(`DEL ${victim}`);
+  }
 }
