@@ -40,6 +40,8 @@ export class Recorder {
   private ticker: NodeJS.Timeout | null = null;
   private recent: string[] = [];
   private currentJobId: string | null = null;
+  /** The job that ended last (a date for its file may still come). */
+  private endedJobId: string | null = null;
   /** `banner`: the printer printed its start banner at this baud, so no baud fallback. */
   private handshake = { attempts: 0, sentAt: 0, banner: false };
   private held: { effect: FinishEffect; timer: NodeJS.Timeout; waiting: number } | null = null;
@@ -199,6 +201,7 @@ export class Recorder {
       case "finish": {
         if (!id) return;
         this.currentJobId = null;
+        this.endedJobId = id;
         rememberClosedId(this.state, id);
         await this.store.finishJob(id, e.status, e.time, { ...e.fields, ...(e.errorMessage ? { error_message: e.errorMessage } : {}) }, e.reason);
         this.logTransition("job.finished", { job_id: id, status: e.status, cause: e.reason });
@@ -226,6 +229,8 @@ export class Recorder {
         if (job && job.status !== "in_progress") this.store.emit("changed", { action: "finished", job });
         return;
       }
+      case "file_date":
+        return this.dateFile(id ?? this.endedJobId, e.time, e.modified);
       case "drop": {
         if (!id) return;
         this.currentJobId = null;
@@ -238,6 +243,23 @@ export class Recorder {
         await this.store.updateJob(id, e.time, {}, { time: e.time, event: e.event, detail: e.detail }, true);
         return;
     }
+  }
+
+  /** The card's date for a job's file, listed after the job was named: journalled with the job
+   *  (a running job's next notification carries it; an ended job's "finished" goes out again,
+   *  as for a late filament figure). A local copy's date, set at the start, wins. */
+  private async dateFile(jobId: string | null, time: number, modified: number): Promise<void> {
+    const job = jobId ? this.store.getJob(jobId) : undefined;
+    if (!job || typeof job.metadata["modified"] === "number") return;
+    const metadata = { ...job.metadata, modified };
+    if (job.status === "in_progress") {
+      await this.store.updateJob(job.job_id, time, { metadata }, undefined, true);
+    } else {
+      await this.store.amendMetadata(job.job_id, metadata);
+      const after = this.store.getJob(job.job_id);
+      if (after) this.store.emit("changed", { action: "finished", job: after });
+    }
+    this.logger.info("job.dated", { job_id: job.job_id, modified, note: "the card's date of the file, listed after the job was named" });
   }
 
   private lastFinishedId(): string | null {
