@@ -10,9 +10,10 @@ import { parseLine } from "../../src/protocol/parse.js";
 import { MAX_LINE_LENGTH, type Dialect, type PrinterEvent } from "../../src/protocol/events.js";
 import { initialRecorderState, reduce } from "../../src/job/reducer.js";
 import { MAX_CARD_FILES, MAX_LIST_PAGES } from "../../src/job/card-files.js";
-import type { Effect, RecorderInput, RecorderState } from "../../src/job/types.js";
+import type { Effect, RecorderInput } from "../../src/job/types.js";
 import { dueCommands, listCommand, newPollMemory, RELIST_IDLE_SECONDS, setupCommands } from "../../src/serial/poll-plan.js";
 import { answerShape } from "../../src/serial/link.js";
+import { feed, stateOf } from "./reduce-steps.js";
 
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
 
@@ -140,17 +141,7 @@ test("RRF M20 S3 hostile: escapes decoded, impossible dates, paths, absurd sizes
 
 // ---- the reducer: listing -> job metadata ----
 
-function feed(s: RecorderState, inputs: RecorderInput[], t0 = 1000): Effect[] {
-  const out: Effect[] = [];
-  inputs.forEach((input, i) => out.push(...reduce(s, input, t0 + i).effects));
-  return out;
-}
-
-function rrfState(): RecorderState {
-  const s = initialRecorderState();
-  s.dialect = "rrf";
-  return s;
-}
+const rrfState = () => stateOf("rrf");
 
 test("RRF: a job named by M409 is dated from the listing (metadata.modified in the rename)", () => {
   const s = rrfState();

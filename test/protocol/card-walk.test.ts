@@ -7,28 +7,19 @@ import assert from "node:assert/strict";
 import { parseRrfFileList, relativeFolder, rrfListCommand } from "../../src/protocol/rrf-file-list.js";
 import { parseLine } from "../../src/protocol/parse.js";
 import type { PrinterEvent } from "../../src/protocol/events.js";
-import { initialRecorderState, reduce } from "../../src/job/reducer.js";
+import { reduce } from "../../src/job/reducer.js";
 import { MAX_FOLDER_DEPTH, MAX_FOLDERS } from "../../src/job/card-files.js";
 import { UNDATED_KEEP_S } from "../../src/job/file-date.js";
-import type { Effect, RecorderInput, RecorderState } from "../../src/job/types.js";
+import type { Effect, RecorderState } from "../../src/job/types.js";
 import { DATE_RELIST_SECONDS, dueCommands, newPollMemory } from "../../src/serial/poll-plan.js";
 import { SAFE_COMMAND } from "../../src/serial/link.js";
 import { rrfUnquote } from "../../scripts/virtual-printer-text.js";
+import { feed, stateOf } from "./reduce-steps.js";
 
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
 const queries = (effects: Effect[]) => effects.flatMap((e) => (e.kind === "query" ? [e.command] : []));
 
-function feed(s: RecorderState, inputs: RecorderInput[], t0 = 1000): Effect[] {
-  const out: Effect[] = [];
-  inputs.forEach((input, i) => out.push(...reduce(s, input, t0 + i).effects));
-  return out;
-}
-
-function rrf(): RecorderState {
-  const s = initialRecorderState();
-  s.dialect = "rrf";
-  return s;
-}
+const rrf = () => stateOf("rrf");
 
 const page = (dir: string, files: string[], folders: string[] = [], first = 0): PrinterEvent => ({
   type: "file_list_json",
@@ -176,8 +167,7 @@ test("RRF: a job on a listed file in a subfolder is dated in its rename; no list
 const SETTINGS = { idleSeconds: 10, printingSeconds: 2, positionSeconds: 5, statsSeconds: 30 };
 
 function marlinJob(listing: string[], opened: string): { s: RecorderState; effects: Effect[] } {
-  const s = initialRecorderState();
-  s.dialect = "marlin2";
+  const s = stateOf("marlin2");
   const lines = ["Begin file list", ...listing, "End file list", `echo:Now fresh file: ${opened}`, `File opened: ${opened} Size: 5000`, "File selected", "SD printing byte 100/5000", "SD printing byte 400/5000"];
   const effects: Effect[] = [];
   lines.forEach((line, i) => effects.push(...reduce(s, parseLine(line, { dialect: s.dialect, inFileList: s.inFileList }), 1000 + i).effects));
@@ -209,8 +199,7 @@ test("Marlin 2 without M20_TIMESTAMP_SUPPORT (a listing with files, none dated):
 });
 
 test("Marlin 1.x and Buddy never wait for a date; a waiting job is given up after UNDATED_KEEP_S or at the next job", () => {
-  const m1 = initialRecorderState();
-  m1.dialect = "marlin1";
+  const m1 = stateOf("marlin1");
   feed(m1, ["File opened:new.gco Size:5000", "File selected", 'echo:enqueueing "M24"', "SD printing byte 100/5000", "SD printing byte 400/5000"].map((l) => parseLine(l, { dialect: "marlin1", inFileList: false })));
   assert.ok(m1.job);
   assert.equal(m1.undated, null);
