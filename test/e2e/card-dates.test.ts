@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { VpDialect, VpFile } from "../../scripts/virtual-printer.js";
+import { RpcClient } from "../helpers.js";
 import { rig, type Rig } from "./real-marlin-harness.js";
 
 const DATED: VpFile = { sfn: "DATED~1.GCO", long: "dated part.gcode", size: 30_000, filament: 400, modified: Date.UTC(2025, 5, 17, 8, 42, 36) / 1000 };
@@ -114,10 +115,15 @@ test("Marlin 2 with M20_TIMESTAMP_SUPPORT (no long names): M20 T dates the job; 
   assert.equal(job.metadata.modified, DATED.modified, "metadata.modified is the card's date");
   const late: VpFile = { sfn: "LATE.GCO", long: "late.gcode", size: 20_000, filament: 300, modified: Date.UTC(2026, 2, 4, 5, 6, 8) / 1000 };
   r.vp.files.push(late);
+  const ws = await RpcClient.connect(r.url());
+  t.after(() => ws.close());
   const lateJob = await print(r, late);
   assert.equal(lateJob.metadata.modified, undefined, "not dated while nothing listed it");
   const dated = await r.waitJob((j) => j.job_id === lateJob.job_id && j.metadata.modified !== undefined, "the date from the next listing", 90_000);
   assert.equal(dated.metadata.modified, late.modified);
+  // Clients see it: the job's "finished" notification goes out again, now dated.
+  const note = await ws.waitFor((m) => m.method === "notify_history_changed" && m.params?.[0]?.action === "finished" && m.params[0].job.job_id === lateJob.job_id && m.params[0].job.metadata.modified === late.modified);
+  assert.equal(note.params[0].job.status, "completed");
   await r.restart("SIGTERM");
   assert.equal((await r.job(lateJob.job_id)).metadata.modified, late.modified, "journalled");
 });
