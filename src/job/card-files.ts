@@ -4,7 +4,7 @@
 
 import type { PrinterEvent } from "../protocol/events.js";
 import { rrfListCommand } from "../protocol/rrf-file-list.js";
-import { entryListed } from "./file-date.js";
+import { entryListed, listingOver } from "./file-date.js";
 import type { Reduction } from "./reduction.js";
 import type { RecorderState } from "./types.js";
 
@@ -34,10 +34,13 @@ export function listedFile(r: Reduction, ev: Extract<PrinterEvent, { type: "file
 export function listBegins(s: RecorderState): void {
   s.inFileList = true;
   s.listDates = { entries: 0, dated: 0 };
+  if (s.undated) s.undated.inFolder = undefined;
 }
 
-export function listEnds(s: RecorderState): void {
+export function listEnds(r: Reduction): void {
+  const s = r.s;
   if (s.inFileList && s.listDates.entries > 0) s.cardDated = s.listDates.dated > 0;
+  if (s.inFileList) listingOver(r);
   s.inFileList = false;
   endJsonListing(s);
 }

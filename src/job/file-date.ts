@@ -29,7 +29,7 @@ export function cardCanDate(s: RecorderState): boolean {
 export function dateOrAwait(r: Reduction, sfn: string | null, filename: string | null): number | null {
   const s = r.s;
   s.undated = null;
-  const entry: SdFile | undefined = cardEntry(s, sfn) ?? (filename ? cardEntry(s, stripPath(filename)) : undefined);
+  const entry: SdFile | undefined = inAnyFolder(s, sfn) ?? (filename ? inAnyFolder(s, stripPath(filename)) : undefined);
   if (entry?.modified) return entry.modified;
   const key = s.dialect === "rrf" ? (filename ? stripPath(filename) : null) : (sfn ?? (filename ? stripPath(filename) : null));
   if (!key || !cardCanDate(s)) return null;
@@ -42,12 +42,44 @@ export function dateOrAwait(r: Reduction, sfn: string | null, filename: string |
   return null;
 }
 
-/** A listing entry arrived: the waiting job gets its date. */
+/** The listing's entry for a name, or for a bare name the one file of that name in a
+ *  subfolder: Marlin lists `SUB/FILE.GCO`, but a screen start there prints only `File opened:
+ *  file.gco` (`cardreader.cpp` `openFileRead()`). Two of that name in different folders: none. */
+function inAnyFolder(s: RecorderState, name: string | null): SdFile | undefined {
+  const exact = cardEntry(s, name);
+  if (exact || !name || name.includes("/")) return exact;
+  const tail = "/" + name.toLowerCase();
+  let found: SdFile | undefined;
+  for (const k in s.files) {
+    if (!k.endsWith(tail)) continue;
+    if (found) return undefined;
+    found = s.files[k];
+  }
+  return found;
+}
+
+/** A listing entry arrived: the waiting job gets its date — at once for its own name, at the
+ *  listing's end for a bare name found in one subfolder only. */
 export function entryListed(r: Reduction, key: string, entry: SdFile): void {
   const u = r.s.undated;
-  if (!u || u.key !== key || entry.modified === null) return;
+  if (!u) return;
+  if (u.key === key) {
+    r.s.undated = null;
+    if (entry.modified !== null) r.emit({ kind: "file_date", time: r.now, modified: entry.modified });
+  } else if (r.s.dialect !== "rrf" && !u.key.includes("/") && key.endsWith("/" + u.key)) {
+    u.inFolder = u.inFolder === undefined ? entry.modified : null;
+  }
+}
+
+/** The end of an `M20` listing: a bare name found in exactly one subfolder is that file. */
+export function listingOver(r: Reduction): void {
+  const u = r.s.undated;
+  if (!u || u.inFolder === undefined) return;
+  const modified = u.inFolder;
+  u.inFolder = undefined;
+  if (modified === null) return;
   r.s.undated = null;
-  r.emit({ kind: "file_date", time: r.now, modified: entry.modified });
+  r.emit({ kind: "file_date", time: r.now, modified });
 }
 
 export function expireUndated(s: RecorderState, now: number): void {

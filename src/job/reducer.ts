@@ -230,7 +230,7 @@ function apply(r: Reduction, input: RecorderInput): void {
     case "file_list_begin":
       return listBegins(s);
     case "file_list_end":
-      return listEnds(s);
+      return listEnds(r);
     case "file_list_json":
       return jsonListing(r, input);
     case "file_list_entry":

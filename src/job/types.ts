@@ -111,6 +111,8 @@ export interface UndatedFile {
   /** RRF: the folder that holds it, relative to `0:/gcodes`. */
   folder: string;
   since: number;
+  /** A bare name's date found in a subfolder during the current listing (null: in two, or undated). */
+  inFolder?: number | null;
 }
 
 export interface RecorderState {

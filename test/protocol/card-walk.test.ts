@@ -208,3 +208,24 @@ test("Marlin 1.x and Buddy never wait for a date; a waiting job is given up afte
   feed(s, [{ type: "tick" }], 1000 + UNDATED_KEEP_S + 10);
   assert.equal(s.undated, null);
 });
+
+test("Marlin 2: a screen start in a subfolder (`File opened: file.gco` for `SUB/FILE.GCO`) is dated from the one file of that name", () => {
+  const { effects } = marlinJob(["SUB/PART.GCO 5000 0x5A3B1C2D", "OTHER/X.GCO 10 0x58A8B5CE"], "part.gco");
+  const start = effects.find((e) => e.kind === "start");
+  assert.ok(start && start.kind === "start");
+  assert.equal(start.metadata["modified"], utc(2025, 1, 27, 3, 33, 26));
+  const twice = marlinJob(["A/PART.GCO 5000 0x5A3B1C2D", "B/PART.GCO 5000 0x58A8B5CE"], "part.gco");
+  const ambiguous = twice.effects.find((e) => e.kind === "start");
+  assert.ok(ambiguous && ambiguous.kind === "start" && ambiguous.metadata["modified"] === undefined, "two of that name: no guess");
+});
+
+test("Marlin 2: a late file in a subfolder is dated at the end of the next listing, unless its name is in two folders", () => {
+  for (const [extra, expected] of [[[], utc(2024, 5, 8, 22, 46, 28)], [["B/NEW.GCO 7 0x5A3B1C2D"], undefined]] as [string[], number | undefined][]) {
+    const { s } = marlinJob(["OLD.GCO 10 0x5A3B1C2D"], "new.gco");
+    feed(s, [parseLine("Done printing file")], 1020);
+    const lines = ["Begin file list", "OLD.GCO 10 0x5A3B1C2D", "A/NEW.GCO 5000 0x58A8B5CE", ...extra, "End file list"];
+    const effects: Effect[] = [];
+    lines.forEach((l, i) => effects.push(...reduce(s, parseLine(l, { dialect: "marlin2", inFileList: s.inFileList }), 1040 + i).effects));
+    assert.deepEqual(effects.filter((e) => e.kind === "file_date").map((e) => (e as any).modified), expected === undefined ? [] : [expected]);
+  }
+});
