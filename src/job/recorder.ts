@@ -11,6 +11,7 @@ import type { PrinterEvent } from "../protocol/events.js";
 import { dueCommands, newPollMemory, setupCommands, type PollMemory, type PollSettings } from "../serial/poll-plan.js";
 import type { LineSource } from "../serial/link.js";
 import { closedFromRecord } from "./adopt.js";
+import { writeFileDate } from "./file-date-store.js";
 import { localFileFor, type LocalFile } from "./local-name.js";
 import { initialRecorderState, reduce, rememberClosedId } from "./reducer.js";
 import type { Effect, RecorderInput, RecorderState, ReducerOptions } from "./types.js";
@@ -230,7 +231,7 @@ export class Recorder {
         return;
       }
       case "file_date":
-        return this.dateFile(id ?? this.endedJobId, e.time, e.modified);
+        return writeFileDate(this.store, this.logger, id ?? this.endedJobId, e.time, e.modified);
       case "drop": {
         if (!id) return;
         this.currentJobId = null;
@@ -243,23 +244,6 @@ export class Recorder {
         await this.store.updateJob(id, e.time, {}, { time: e.time, event: e.event, detail: e.detail }, true);
         return;
     }
-  }
-
-  /** The card's date for a job's file, listed after the job was named: journalled with the job
-   *  (a running job's next notification carries it; an ended job's "finished" goes out again,
-   *  as for a late filament figure). A local copy's date, set at the start, wins. */
-  private async dateFile(jobId: string | null, time: number, modified: number): Promise<void> {
-    const job = jobId ? this.store.getJob(jobId) : undefined;
-    if (!job || typeof job.metadata["modified"] === "number") return;
-    const metadata = { ...job.metadata, modified };
-    if (job.status === "in_progress") {
-      await this.store.updateJob(job.job_id, time, { metadata }, undefined, true);
-    } else {
-      await this.store.amendMetadata(job.job_id, metadata);
-      const after = this.store.getJob(job.job_id);
-      if (after) this.store.emit("changed", { action: "finished", job: after });
-    }
-    this.logger.info("job.dated", { job_id: job.job_id, modified, note: "the card's date of the file, listed after the job was named" });
   }
 
   private lastFinishedId(): string | null {
