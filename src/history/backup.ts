@@ -35,6 +35,24 @@ async function writeSynced(path: string, data: Buffer | string): Promise<void> {
   }
 }
 
+/** Copies the first `n` bytes of an open file, 1 MiB at a time (a job file can be gigabytes). */
+async function copyPrefix(from: Awaited<ReturnType<typeof open>>, fromPath: string, to: string, n: number): Promise<void> {
+  const out = await open(to, "wx", 0o644);
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(n, 1024 * 1024));
+    for (let at = 0; at < n; ) {
+      const want = Math.min(buf.length, n - at);
+      const { bytesRead } = await from.read(buf, 0, want, at);
+      if (bytesRead === 0) throw new HistoryError("snapshot_corrupt", `${fromPath} is shorter than its document says`);
+      await out.write(buf, 0, bytesRead, at);
+      at += bytesRead;
+    }
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+}
+
 /** Copies one store (`history` or `database`) from `dir` to `dest`. */
 async function copyStore(dir: string, dest: string, name: string): Promise<Copied | null> {
   const docPath = join(dir, `${name}.json`);
@@ -54,7 +72,7 @@ async function copyStore(dir: string, dest: string, name: string): Promise<Copie
       if (files) {
         for (const [file, bytes] of [
           [jobsFileName(files.gen), files.jobsBytes],
-          [indexFileName(files.gen), files.indexBytes],
+          [indexFileName(files.gen, files.indexGen), files.indexBytes],
         ] as const) {
           handles.push({ file, bytes, h: await open(join(dir, file), "r") });
         }
@@ -63,10 +81,7 @@ async function copyStore(dir: string, dest: string, name: string): Promise<Copie
       if ((await readOrNull(docPath)) !== doc) continue; // compacted meanwhile: again
       let bytes = 0;
       for (const { file, bytes: n, h } of handles) {
-        const buf = Buffer.alloc(n);
-        const { bytesRead } = await h.read(buf, 0, n, 0);
-        if (bytesRead !== n) throw new HistoryError("snapshot_corrupt", `${join(dir, file)} is shorter than its document says`);
-        await writeSynced(join(dest, file), buf);
+        await copyPrefix(h, join(dir, file), join(dest, file), n);
         bytes += n;
       }
       await writeSynced(join(dest, `${name}.json`), doc);

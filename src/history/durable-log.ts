@@ -40,6 +40,8 @@ export interface LogSpec<S, R> {
   apply(state: S, rec: R, seq: number): void;
   /** Captures the state for a compaction; synchronous, so records applied later are not in it. */
   capture(state: S): Capture;
+  /** The state asks for a compaction whatever the journal's size (e.g. to fold a grown index). */
+  wantsCompaction?(state: S): boolean;
   /** Releases what `load` opened. */
   dispose?(state: S): Promise<void>;
 }
@@ -193,6 +195,9 @@ export class DurableLog<S, R> {
       log.journal = null;
       return log.startFailing(e as Error);
     }
+    // An index that outgrew its overlay at load (e.g. a directory of an earlier format) is folded
+    // in the background, so start-up does not wait for it.
+    if (!log.failing && !opts.readOnly && spec.wantsCompaction?.(log.state)) void log.compactNow();
     if (migrating) opts.logger.warn("store.migrated", { name: spec.name, to_format: 2, backups: `${spec.name}.v1.json, ${spec.name}.v1.jsonl` });
     opts.logger.info("store.opened", { name: spec.name, snapshot_seq: db.data.seq, replayed, seq: log.seq });
     return log;
@@ -348,7 +353,8 @@ export class DurableLog<S, R> {
 
   private async maybeCompact(): Promise<void> {
     const journal = this.journal;
-    if (!journal || journal.bytes < this.opts.minCompactBytes || Date.now() < this.compactRetryAt) return;
+    if (!journal || Date.now() < this.compactRetryAt) return;
+    if (journal.bytes < this.opts.minCompactBytes && !this.spec.wantsCompaction?.(this.state)) return;
     await this.compactNow();
   }
 

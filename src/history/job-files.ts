@@ -10,12 +10,14 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { fsyncDir } from "./durable-file.js";
 import { HistoryError } from "./errors.js";
-import { DELETED, JobIndex, type IndexEntry } from "./job-index.js";
+import { DELETED, JobIndex } from "./job-index.js";
+import { ENTRY_BYTES, FenceBuilder, IndexRun, encodeEntry, entryIntact, type IndexEntry } from "./index-run.js";
+import { LoadedEntries } from "./loaded-entries.js";
 import { decodeLine, encodeLine } from "./line-codec.js";
 import type { JobRecord } from "./types.js";
 import { crc32Table } from "../crc32.js";
 
-export const ENTRY_BYTES = 48;
+export { ENTRY_BYTES, encodeEntry };
 const INDEX_MAGIC = "PRINTLOG-INDEX\0\0";
 const FORMAT = 2;
 
@@ -23,15 +25,21 @@ export interface FilesState {
   gen: number;
   jobsBytes: number;
   indexBytes: number;
+  /** The index file's own generation within `gen` (absent: 0): the index is rewritten alone
+   *  when its unsorted part grows, the job file is not. */
+  indexGen?: number;
 }
 
 export function jobsFileName(gen: number): string {
   return `history-jobs.${gen}.jsonl`;
 }
 
-export function indexFileName(gen: number): string {
-  return `history-index.${gen}.bin`;
+export function indexFileName(gen: number, indexGen = 0): string {
+  return indexGen === 0 ? `history-index.${gen}.bin` : `history-index.${gen}.${indexGen}.bin`;
 }
+
+/** Names a compaction may leave behind (the ones a document does not name are removed). */
+export const GENERATION_FILE = /^history-(jobs\.\d+\.jsonl|index\.\d+(\.\d+)?\.bin)$/;
 
 export function bodyLine(job: JobRecord): string {
   return encodeLine({ job }) + "\n";
@@ -49,21 +57,10 @@ export function indexHeader(): Buffer {
   return b;
 }
 
-export function encodeEntry(e: IndexEntry, into: Buffer, at: number): void {
-  into.fill(0, at, at + ENTRY_BYTES);
-  into.writeDoubleLE(e.num, at);
-  into.writeDoubleLE(e.start, at + 8);
-  into.writeDoubleLE(e.end === null ? Number.NaN : e.end, at + 16);
-  into.writeDoubleLE(e.off, at + 24);
-  into.writeUInt32LE(e.len, at + 32);
-  into.writeUInt8(e.status, at + 36);
-  into.writeUInt32LE(crc32(into.subarray(at, at + 44)), at + 44);
-}
-
-function openPair(dir: string, gen: number, flags: string): [number, number] {
+function openPair(dir: string, gen: number, indexGen: number, flags: string): [number, number] {
   const jfd = openSync(join(dir, jobsFileName(gen)), flags);
   try {
-    return [jfd, openSync(join(dir, indexFileName(gen)), flags)];
+    return [jfd, openSync(join(dir, indexFileName(gen, indexGen)), flags)];
   } catch (e) {
     closeSync(jfd);
     throw e;
@@ -78,9 +75,46 @@ async function writeAll(fd: number, buf: Buffer, pos: number): Promise<void> {
   for (let done = 0; done < buf.length; ) done += await writeAsync(fd, buf, done, buf.length - done, pos + done);
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 export { crc32Table };
+
+export interface NewIndex {
+  indexGen: number;
+  fd: number;
+  bytes: number;
+  run: IndexRun;
+}
+
+/** Writes entries in job order to an index file from byte `at`, building the run's fence. */
+export class RunWriter {
+  private readonly fence = new FenceBuilder();
+  private readonly buf = Buffer.allocUnsafe(ENTRY_BYTES * 2048);
+  private used = 0;
+
+  constructor(
+    private readonly fd: number,
+    public end: number,
+    private readonly path: string,
+    private readonly from = end,
+  ) {}
+
+  async add(e: IndexEntry): Promise<void> {
+    encodeEntry(e, this.buf, this.used);
+    this.fence.add(e.num, e.start, e.end === null ? Number.NaN : e.end);
+    this.used += ENTRY_BYTES;
+    if (this.used === this.buf.length) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    await writeAll(this.fd, this.buf.subarray(0, this.used), this.end);
+    this.end += this.used;
+    this.used = 0;
+  }
+
+  finish(fd: () => number = ((n) => () => n)(this.fd)): IndexRun {
+    return this.fence.finish(fd, this.from, this.path);
+  }
+}
 
 export class JobFiles {
   private constructor(
@@ -88,6 +122,7 @@ export class JobFiles {
     readonly gen: number,
     private jobsFd: number,
     private indexFd: number,
+    public indexGen: number,
     public jobsBytes: number,
     public indexBytes: number,
   ) {}
@@ -97,7 +132,7 @@ export class JobFiles {
   }
 
   get indexPath(): string {
-    return join(this.dir, indexFileName(this.gen));
+    return join(this.dir, indexFileName(this.gen, this.indexGen));
   }
 
   /** Creates an empty generation (headers only), durably. */
@@ -113,7 +148,7 @@ export class JobFiles {
       fsyncSync(jfd);
       fsyncSync(ifd);
       await fsyncDir(dir);
-      return new JobFiles(dir, gen, jfd, ifd, header.length, ENTRY_BYTES);
+      return new JobFiles(dir, gen, jfd, ifd, 0, header.length, ENTRY_BYTES);
     } catch (e) {
       closeSync(jfd);
       closeSync(ifd);
@@ -126,16 +161,16 @@ export class JobFiles {
     let fds: [number, number];
     let writable = !readOnly;
     try {
-      fds = openPair(dir, st.gen, readOnly ? "r" : "r+");
+      fds = openPair(dir, st.gen, st.indexGen ?? 0, readOnly ? "r" : "r+");
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (readOnly || (code !== "EROFS" && code !== "EACCES" && code !== "EPERM")) throw e;
       // A directory that cannot be written now: serve from it, write once it can be (reopenForWriting).
-      fds = openPair(dir, st.gen, "r");
+      fds = openPair(dir, st.gen, st.indexGen ?? 0, "r");
       writable = false;
     }
     const [jfd, ifd] = fds;
-    const files = new JobFiles(dir, st.gen, jfd, ifd, st.jobsBytes, st.indexBytes);
+    const files = new JobFiles(dir, st.gen, jfd, ifd, st.indexGen ?? 0, st.jobsBytes, st.indexBytes);
     files.writable = writable;
     const short = fstatSync(jfd).size < st.jobsBytes || fstatSync(ifd).size < st.indexBytes;
     if (short) {
@@ -151,7 +186,7 @@ export class JobFiles {
   /** Reopens both files for writing (after the directory was read-only at start). */
   private reopenForWriting(): void {
     if (this.writable) return;
-    const [jfd, ifd] = openPair(this.dir, this.gen, "r+");
+    const [jfd, ifd] = openPair(this.dir, this.gen, this.indexGen, "r+");
     closeSync(this.jobsFd);
     closeSync(this.indexFd);
     this.jobsFd = jfd;
@@ -165,8 +200,13 @@ export class JobFiles {
     if (fstatSync(this.indexFd).size > this.indexBytes) ftruncateSync(this.indexFd, this.indexBytes);
   }
 
-  /** Reads every index entry into `index` (later entries replace earlier ones); rotten entries are reported, not served. */
-  loadIndex(index: JobIndex, onRot: (message: string) => void): void {
+  /**
+   * Reads the index: its leading sorted run (unique, ascending, no deletions: what a rewrite
+   * writes, and what appending new jobs keeps) stays on disk behind a fence; entries after it
+   * (replacements and deletions, later ones winning) go to the overlay. Every entry is checked;
+   * rotten ones are reported, not served.
+   */
+  loadIndex(onRot: (message: string) => void): JobIndex {
     const head = Buffer.alloc(ENTRY_BYTES);
     readSync(this.indexFd, head, 0, ENTRY_BYTES, 0);
     if (head.toString("latin1", 0, 16) !== INDEX_MAGIC || crc32(head.subarray(0, 44)) !== head.readUInt32LE(44)) {
@@ -176,53 +216,35 @@ export class JobFiles {
     if (version !== FORMAT) throw new HistoryError("snapshot_corrupt", `${this.indexPath}: index format ${version} is not one this printlog reads`, { file: this.indexPath });
     // Small reads (192 KB): a large chunk would stay allocated until the next collection.
     const chunk = Buffer.alloc(ENTRY_BYTES * 4096);
-    index.reserve(index.count + Math.floor(this.indexBytes / ENTRY_BYTES));
-    const removed = new Set<number>();
+    const fence = new FenceBuilder();
+    let inRun = true;
+    const rest = new LoadedEntries();
     for (let pos = ENTRY_BYTES; pos < this.indexBytes; ) {
       const want = Math.min(chunk.length, this.indexBytes - pos);
       const got = readSync(this.indexFd, chunk, 0, want, pos);
       if (got < want) throw new HistoryError("snapshot_corrupt", `${this.indexPath}: ends at byte ${pos + got}, before ${this.indexBytes}`, { file: this.indexPath });
-      if (LITTLE_ENDIAN) {
-        // The fast path (every Pi and PC): typed views over the chunk, a table CRC, no objects.
-        const f64 = new Float64Array(chunk.buffer, chunk.byteOffset, got >> 3);
-        const u32 = new Uint32Array(chunk.buffer, chunk.byteOffset, got >> 2);
-        for (let at = 0, e = 0; at + ENTRY_BYTES <= got; at += ENTRY_BYTES, e++) {
-          if (crc32Table(chunk, at, at + 44) !== u32[e * 12 + 11]) {
-            onRot(`${this.indexPath} byte ${pos + at}: index entry checksum mismatch (bit rot); that job is not served`);
-            continue;
-          }
-          const num = f64[e * 6]!;
-          const status = chunk[at + 36]!;
-          if (status === DELETED) {
-            if (index.find(num) !== -1) removed.add(num);
-            continue;
-          }
-          if (removed.size > 0 && removed.has(num)) removed.delete(num);
-          index.put(num, f64[e * 6 + 1]!, f64[e * 6 + 2]!, status, f64[e * 6 + 3]!, u32[e * 12 + 8]!);
-        }
-        pos += got;
-        continue;
-      }
       for (let at = 0; at + ENTRY_BYTES <= got; at += ENTRY_BYTES) {
-        if (crc32(chunk.subarray(at, at + 44)) !== chunk.readUInt32LE(at + 44)) {
+        if (!entryIntact(chunk, at)) {
           onRot(`${this.indexPath} byte ${pos + at}: index entry checksum mismatch (bit rot); that job is not served`);
+          inRun = false;
           continue;
         }
         const num = chunk.readDoubleLE(at);
-        const status = chunk.readUInt8(at + 36);
-        if (status === DELETED) {
-          const p = index.find(num);
-          if (p !== -1) removed.add(num);
+        const status = chunk[at + 36]!;
+        const start = chunk.readDoubleLE(at + 8);
+        const end = chunk.readDoubleLE(at + 16);
+        if (inRun && status !== DELETED && num > fence.lastNum) {
+          fence.add(num, start, end);
           continue;
         }
-        if (removed.size > 0 && removed.has(num)) removed.delete(num);
-        const end = chunk.readDoubleLE(at + 16);
-        index.upsert({ num, start: chunk.readDoubleLE(at + 8), end: Number.isNaN(end) ? null : end, status, off: chunk.readDoubleLE(at + 24), len: chunk.readUInt32LE(at + 32) });
+        inRun = false;
+        rest.push(num, start, end, status, chunk.readDoubleLE(at + 24), chunk.readUInt32LE(at + 32));
       }
       pos += got;
     }
-    if (removed.size > 0) index.remove(removed);
-    index.fit();
+    const index = new JobIndex(fence.finish(() => this.indexFd, ENTRY_BYTES, this.indexPath));
+    rest.applyTo(index);
+    return index;
   }
 
   /** Reads and verifies one body. */
@@ -278,6 +300,48 @@ export class JobFiles {
     await fsyncAsync(this.jobsFd);
     await fsyncAsync(this.indexFd);
     return bodies.length + entries.length;
+  }
+
+  /** Writes a new sorted index (generation `indexGen`) for these job files, fsync'd, from
+   *  `fill`, which adds its entries in job order. The files keep using the old index until `adoptIndex`. */
+  async writeIndex(indexGen: number, fill: (w: RunWriter) => Promise<void>): Promise<NewIndex> {
+    const path = join(this.dir, indexFileName(this.gen, indexGen));
+    const fd = openSync(path, "w+", 0o644);
+    try {
+      writeSync(fd, indexHeader(), 0, ENTRY_BYTES, 0);
+      const w = new RunWriter(fd, ENTRY_BYTES, path);
+      await fill(w);
+      await w.flush();
+      await fsyncAsync(fd);
+      await fsyncDir(this.dir);
+      return { indexGen, fd, bytes: w.end, run: w.finish() };
+    } catch (e) {
+      closeSync(fd);
+      await unlink(path).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Switches to an index written by `writeIndex` (the old file is closed; `removeIndex` deletes it). */
+  adoptIndex(n: NewIndex): void {
+    closeSync(this.indexFd);
+    this.indexFd = n.fd;
+    this.indexGen = n.indexGen;
+    this.indexBytes = n.bytes;
+  }
+
+  /** Writes the sorted index of a new generation (its file exists, with its header). */
+  async fillIndex(fill: (w: RunWriter) => Promise<void>): Promise<IndexRun> {
+    const w = new RunWriter(this.indexFd, ENTRY_BYTES, this.indexPath);
+    await fill(w);
+    await w.flush();
+    return w.finish(() => this.indexFd);
+  }
+
+  /** Appends raw bytes to the job file after `at`, not fsync'd (`append` syncs). */
+  async writeBodies(bytes: Buffer, at: number): Promise<void> {
+    this.reopenForWriting();
+    await writeAll(this.jobsFd, bytes, at);
   }
 
   close(): void {

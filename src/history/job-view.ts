@@ -1,7 +1,8 @@
 // Reading the paged history: list selection over the in-memory index (Moonraker's SQL semantics,
 // no body read), and a read-only array view whose elements are read from disk when used.
 
-import type { JobIndex } from "./job-index.js";
+import { blankEntry, type JobIndex } from "./job-index.js";
+import { PAGE_ENTRIES } from "./index-run.js";
 import type { PagedHistory } from "./paged-history.js";
 import type { JobRecord } from "./types.js";
 
@@ -25,20 +26,66 @@ export function selectPositions(index: JobIndex, q: ListQuery): number[] {
     for (let k = skip; k < n && out.length < want; k++) out.push(desc ? n - 1 - k : k);
     return out;
   }
-  const { start, end } = index;
+  return selectFiltered(index, q, skip, want, desc);
+}
+
+/**
+ * A filtered selection: the run's pages whose fence rules out a match (every start at or before
+ * `since`, or no end before `before`) are not read, so an old `since` costs a few pages, not the
+ * whole history; the overlay's entries are merged in by job number.
+ */
+function selectFiltered(index: JobIndex, q: ListQuery, skip: number, want: number, desc: boolean): number[] {
+  const matches = (start: number, end: number | null) => (q.before === -1 || (end !== null && end < q.before)) && (q.since === -1 || start > q.since);
+  const extra: number[] = []; // overlay matches, ascending by job number
+  index.forEachOverlay((e) => {
+    if (matches(e.start, e.end)) extra.push(e.num);
+  });
+  if (desc) extra.reverse();
+  const out: number[] = [];
   let skipped = 0;
-  for (let k = 0; k < n && out.length < want; k++) {
-    const pos = desc ? n - 1 - k : k;
-    // A null end_time is NaN here, and NaN < before is false: "before" never matches a running job.
-    if (q.before !== -1 && !(end[pos]! < q.before)) continue;
-    if (q.since !== -1 && !(start[pos]! > q.since)) continue;
-    if (skipped < skip) {
-      skipped += 1;
-      continue;
+  let x = 0;
+  /** Takes a match in order; false once enough are taken. */
+  const take = (pos: number): boolean => {
+    if (skipped < skip) skipped += 1;
+    else out.push(pos);
+    return out.length < want;
+  };
+  const takeExtraBefore = (num: number): boolean => {
+    while (x < extra.length && (desc ? extra[x]! > num : extra[x]! < num)) if (!take(index.find(extra[x++]!))) return false;
+    return true;
+  };
+  const run = index.run;
+  const e = blankEntry();
+  const pages = run.pages;
+  for (let k = 0; k < pages; k++) {
+    const p = desc ? pages - 1 - k : k;
+    if (q.before !== -1 && !(run.minEnd[p]! < q.before)) continue;
+    if (q.since !== -1 && !(run.maxStart[p]! > q.since)) continue;
+    const first = p * PAGE_ENTRIES;
+    const last = Math.min(run.count, first + PAGE_ENTRIES) - 1;
+    for (let b = desc ? last : first; desc ? b >= first : b <= last; b += desc ? -1 : 1) {
+      run.read(b, e);
+      if (!matches(e.start, e.end) || index.shadowed(e.num)) continue;
+      if (!takeExtraBefore(e.num) || !take(index.positionOfRun(b))) return out;
     }
-    out.push(pos);
   }
+  takeExtraBefore(desc ? -Infinity : Infinity);
   return out;
+}
+
+/** The position of the first job numbered above `num` (where a scan stopped at `num` goes on). */
+export function nextPosition(index: JobIndex, num: number): number {
+  const pos = index.find(num);
+  if (pos !== -1) return pos + 1;
+  // `num` was removed meanwhile: count the jobs below it.
+  let lo = 0;
+  let hi = index.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (index.numAt(mid) < num) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

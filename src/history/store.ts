@@ -6,7 +6,8 @@ import { EventEmitter } from "node:events";
 import { DurableLog, type DurableLogOptions } from "./durable-log.js";
 import { applyRecord, type HistoryRecord, type JobUpdate } from "./state.js";
 import { PagedHistory } from "./paged-history.js";
-import { jobView, selectPositions, type ListQuery } from "./job-view.js";
+import { jobView, nextPosition, selectPositions, type ListQuery } from "./job-view.js";
+import { STATUS_CODES } from "./job-index.js";
 import { HistoryError } from "./errors.js";
 import { cleanMetadata, type HistoryChange, type StartJobInput } from "./job-input.js";
 
@@ -27,6 +28,8 @@ import {
 export interface HistoryStoreOptions extends Omit<DurableLogOptions, "lock"> {
   /** Aux fields that report totals (from the sensor configuration). */
   auxTotalSpecs?: AuxTotalSpec[];
+  /** Changed index entries held in memory before the index is rewritten (at least; default 2,048). */
+  indexOverlayMin?: number;
   /** Minimum seconds between journalled checkpoints of a running job. */
   checkpointInterval?: number;
 }
@@ -58,9 +61,14 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
       dir,
       {
         name: "history",
-        load: (doc, format, ctx) => PagedHistory.load(ctx.dir, doc, format, ctx.readOnly),
+        load: async (doc, format, ctx) => {
+          const h = await PagedHistory.load(ctx.dir, doc, format, ctx.readOnly);
+          if (options.indexOverlayMin !== undefined) h.overlayMin = options.indexOverlayMin;
+          return h;
+        },
         apply: (s, r) => applyRecord(s, r),
         capture: (s) => s.capture(),
+        wantsCompaction: (s) => s.wantsCompaction,
         dispose: async (s) => s.dispose(),
       },
       { ...options, lock: !options.readOnly },
@@ -127,8 +135,8 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
 
   /** Job numbers of a selection, for reading them later while the history may change. */
   numbersOf(positions: readonly number[]): Uint32Array {
-    const nums = this.log.state.index.nums;
-    return Uint32Array.from(positions, (p) => nums[p]!);
+    const index = this.log.state.index;
+    return Uint32Array.from(positions, (p) => index.numAt(p));
   }
 
   statusAt(pos: number): JobStatus {
@@ -138,10 +146,17 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
   /** Every job's id, status and times from the index alone (no body is read), oldest first: for
    *  scans over the whole history, whatever its size. */
   *summaries(): Generator<JobSummary> {
-    const state = this.log.state;
-    for (let pos = 0; pos < state.count; pos++) {
-      const num = state.index.nums[pos]!;
-      yield { job_id: formatJobId(num), status: state.statusAt(pos), start_time: state.index.start[pos]!, end_time: state.index.endAt(pos) };
+    // A page of entries at a time, so the history may change between the caller's steps.
+    const batch: JobSummary[] = [];
+    let after = -1;
+    for (;;) {
+      const index = this.log.state.index;
+      batch.length = 0;
+      const from = after < 0 ? 0 : nextPosition(index, after);
+      index.forEach(from, false, (_p, e) => batch.push({ job_id: formatJobId(e.num), status: STATUS_CODES[e.status] ?? "interrupted", start_time: e.start, end_time: e.end }) < 256);
+      if (batch.length === 0) return;
+      after = parseJobId(batch[batch.length - 1]!.job_id)!;
+      yield* batch;
     }
   }
 
@@ -332,8 +347,8 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
   }
 
   async deleteAll(): Promise<string[]> {
-    const nums = this.log.state.index.nums.subarray(0, this.log.state.count);
-    const ids = Array.from(nums, (n) => formatJobId(n));
+    const ids: string[] = [];
+    this.log.state.index.forEach(0, false, (_p, e) => ids.push(formatJobId(e.num)) > 0);
     await this.log.append({ op: "delete_all" });
     return ids;
   }

@@ -24,10 +24,11 @@ test("every create and rename in the data directory is followed by a directory f
     import { Database } from ${JSON.stringify(join(ROOT, "dist", "src", "database", "store.js"))};
     import { silentLogger } from ${JSON.stringify(join(ROOT, "dist", "src", "log.js"))};
     // One store at a time: the check follows one sequence of directory operations.
-    const store = await HistoryStore.open(${JSON.stringify(data)}, { logger: silentLogger, minCompactBytes: 3000 });
+    const store = await HistoryStore.open(${JSON.stringify(data)}, { logger: silentLogger, minCompactBytes: 3000, indexOverlayMin: 8 });
     for (let i = 0; i < 20; i++) {
       const j = await store.startJob({ filename: "f" + i, start_time: i, metadata: { pad: "x".repeat(300) } });
       await store.finishJob(j.job_id, "completed", i + 1, {}, "done");
+      if (i === 2) await store.deleteJob(j.job_id); // later jobs wait in memory: a new index generation
     }
     await store.deleteAll();
     await store.durable.compactNow(); // a new generation
@@ -85,7 +86,7 @@ test("every create and rename in the data directory is followed by a directory f
     }
   }
   assert.deepEqual(unsynced, [], "everything covered by a directory fsync before the end");
-  for (const kind of ["history.jsonl", "history-jobs.1.jsonl", "history-index.2.bin", "database.jsonl", "rename " + join(data, "history.json"), "rename " + join(data, "database.json")]) {
+  for (const kind of ["history.jsonl", "history-jobs.1.jsonl", "history-index.2.bin", "history-index.1.1.bin", "database.jsonl", "rename " + join(data, "history.json"), "rename " + join(data, "database.json")]) {
     assert.ok(events.some((e) => e.includes(kind)), `${kind} seen among ${events.length} events`);
   }
 });
