@@ -44,10 +44,11 @@ export function dateOrAwait(r: Reduction, sfn: string | null, filename: string |
 
 /** The listing's entry for a name, or for a bare name the one file of that name in a
  *  subfolder: Marlin lists `SUB/FILE.GCO`, but a screen start there prints only `File opened:
- *  file.gco` (`cardreader.cpp` `openFileRead()`). Two of that name in different folders: none. */
+ *  file.gco` (`cardreader.cpp` `openFileRead()`). Two of that name in different folders: none.
+ *  RRF always names the whole path (M409). */
 function inAnyFolder(s: RecorderState, name: string | null): SdFile | undefined {
   const exact = cardEntry(s, name);
-  if (exact || !name || name.includes("/")) return exact;
+  if (exact || !name || name.includes("/") || s.dialect === "rrf") return exact;
   const tail = "/" + name.toLowerCase();
   let found: SdFile | undefined;
   for (const k in s.files) {
