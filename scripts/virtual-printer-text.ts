@@ -16,7 +16,8 @@ export interface VpFile {
   /** The card's date of the file, seconds since the epoch (FAT wall-clock time, read as UTC; even
    *  seconds: FAT keeps two-second steps). */
   modified?: number;
-  /** RRF: the folder below `0:/gcodes` that holds the file (`sub`, `sub/deeper`); the top if none. */
+  /** The folder that holds the file; the top if none. RRF: below `0:/gcodes` (`sub`,
+   *  `sub/deeper`); Marlin 2: an 8.3 name, listed as `SUB/NAME.GCO` (`printListing`). */
   folder?: string;
 }
 
@@ -80,9 +81,15 @@ export function fileList(d: VpDialect, files: VpFile[], args: string, timestamps
     else if (d === "prusa_mk3") out.push(`${f.sfn} ${f.size}${dated ? " 0x" + fatHex(f).toString(16) : ""}${long ? ` "${f.long}"` : ""}`);
     else if (d === "rrf") out.push(f.long);
     else if (d === "marlin1") out.push(`${f.sfn} ${f.size}`); // no parameters at all
-    else if (d === "marlin2") out.push(`${f.sfn} ${f.size}${dated ? " 0x" + fatHex(f).toString(16).toUpperCase().padStart(8, "0") : ""}`); // no long names
-    // M20 L prints only 26 characters of a long name (MAX_VFAT_ENTRIES 2, second round).
-    else out.push(`${f.sfn} ${f.size}${dated ? " 0x" + fatHex(f).toString(16).toUpperCase().padStart(8, "0") : ""}${long ? " " + f.long.slice(0, 26) : ""}`);
+    else {
+      // Marlin 2: a file in a folder is listed with the folder's path; a screen start there
+      // prints only its name (`openFileRead()`).
+      const at = f.folder ? f.folder.toUpperCase() + "/" : "";
+      const date = dated ? " 0x" + fatHex(f).toString(16).toUpperCase().padStart(8, "0") : "";
+      // M20 L prints only 26 characters of a long name (MAX_VFAT_ENTRIES 2, second round).
+      const longName = d === "marlin2_host" && long ? ` ${f.folder ? f.folder + "/" : ""}${f.long.slice(0, 26)}` : "";
+      out.push(`${at}${f.sfn} ${f.size}${date}${longName}`);
+    }
   }
   out.push("End file list");
   return out;

@@ -107,12 +107,15 @@ for (const dialect of ["marlin2_host", "prusa_mk3"] as VpDialect[]) {
   });
 }
 
-test("Marlin 2 with M20_TIMESTAMP_SUPPORT (no long names): M20 T dates the job; a file copied on later is dated by the listing after its print, kept across a restart", { timeout: 240_000 }, async (t) => {
-  const r = await start(t, { dialect: "marlin2", files: [DATED], gcodeDir: false, m20Timestamps: true });
+test("Marlin 2 with M20_TIMESTAMP_SUPPORT (no long names): M20 T dates the job, also in a folder; a file copied on later is dated by the listing after its print, kept across a restart", { timeout: 240_000 }, async (t) => {
+  // A file in a folder: listed as `SUB/INSUB.GCO`, started from the screen as `insub.gco`.
+  const inSub: VpFile = { sfn: "INSUB.GCO", long: "in sub.gcode", size: 20_000, filament: 300, modified: Date.UTC(2024, 10, 12, 13, 14, 16) / 1000, folder: "sub" };
+  const r = await start(t, { dialect: "marlin2", files: [DATED, inSub], gcodeDir: false, m20Timestamps: true });
   assert.ok(r.vp.received.includes("M20 T"), r.vp.received.join(" "));
   const job = await print(r, DATED);
   assert.equal(job.filename, DATED.sfn, "no long names without LONG_FILENAME_HOST_SUPPORT");
   assert.equal(job.metadata.modified, DATED.modified, "metadata.modified is the card's date");
+  assert.equal((await print(r, inSub)).metadata.modified, inSub.modified, "the one file of that name, in its folder");
   const late: VpFile = { sfn: "LATE.GCO", long: "late.gcode", size: 20_000, filament: 300, modified: Date.UTC(2026, 2, 4, 5, 6, 8) / 1000 };
   r.vp.files.push(late);
   const ws = await RpcClient.connect(r.url());
