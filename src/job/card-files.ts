@@ -18,6 +18,9 @@ export const MAX_FOLDERS = 64;
 export const MAX_FOLDER_DEPTH = 4;
 /** The pieces of a cut JSON line come within this long, or the listing is over anyway. */
 const JSON_PIECES_S = 10;
+/** A first page of the top folder this soon after printlog asked for a later page or folder
+ *  is no new listing: a firmware answering every `R` from the start cannot restart the count. */
+const WALK_ANSWER_S = 60;
 
 /** One line of an `M20` listing; a new name only while the card holds fewer than MAX_CARD_FILES. */
 export function listedFile(r: Reduction, ev: Extract<PrinterEvent, { type: "file_list_entry" }>): void {
@@ -55,10 +58,10 @@ export function jsonListing(r: Reduction, ev: Extract<PrinterEvent, { type: "fil
   s.jsonListSince = ev.cut ? r.now : null;
   // A folder outside `0:/gcodes` is nothing printlog asked for.
   if (ev.dir === null) return;
-  const top = ev.dir === "" && ev.first === 0;
+  const top = ev.dir === "" && ev.first === 0 && (s.walk.askedAt === null || r.now - s.walk.askedAt > WALK_ANSWER_S);
   if (top) {
     s.listPages = 0;
-    s.walk = { queue: [], taken: 1 };
+    s.walk = { queue: [], taken: 1, askedAt: null };
   }
   s.listPages += 1;
   const prefix = ev.dir === "" ? "" : ev.dir + "/";
@@ -89,13 +92,18 @@ export function jsonListing(r: Reduction, ev: Extract<PrinterEvent, { type: "fil
   const forJob = s.undated !== null && s.undated.folder.toLowerCase() === ev.dir.toLowerCase();
   if (ev.resume !== null && (!s.job || forJob)) {
     const cmd = rrfListCommand(ev.dir, ev.resume);
-    if (cmd) return r.emit({ kind: "query", command: cmd });
+    if (cmd) return ask(r, cmd);
   }
   if (s.job) return;
   const next = s.walk.queue.shift();
   if (next === undefined) return;
   s.walk.taken += 1;
-  r.emit({ kind: "query", command: rrfListCommand(next)! });
+  ask(r, rrfListCommand(next)!);
+}
+
+function ask(r: Reduction, command: string): void {
+  r.s.walk.askedAt = r.now;
+  r.emit({ kind: "query", command });
 }
 
 /** The pieces of a cut listing are over: its closing piece, its `ok`, a reset, a lost link, or

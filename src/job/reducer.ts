@@ -33,7 +33,7 @@ export function initialRecorderState(): RecorderState {
     inFileList: false,
     jsonListSince: null,
     listPages: 0,
-    walk: { queue: [], taken: 0 },
+    walk: { queue: [], taken: 0, askedAt: null },
     undated: null,
     cardDated: null,
     listDates: { entries: 0, dated: 0 },

@@ -139,8 +139,9 @@ export interface RecorderState {
   jsonListSince: number | null;
   /** Pages of the current RRF JSON listing asked for so far (every folder of one walk). */
   listPages: number;
-  /** RRF: folders still to list, breadth-first, and how many this walk has taken. */
-  walk: { queue: string[]; taken: number };
+  /** RRF: folders still to list, breadth-first, how many this walk has taken, and when the
+   *  reducer last asked for a page or folder of it. */
+  walk: { queue: string[]; taken: number; askedAt: number | null };
   /** The last job's file when the card had no date for it (listing not done yet, or the file
    *  newer than it): its listing key. Cleared by the next job, a drop, or UNDATED_KEEP_S. */
   undated: UndatedFile | null;

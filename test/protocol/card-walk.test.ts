@@ -8,7 +8,7 @@ import { parseRrfFileList, relativeFolder, rrfListCommand } from "../../src/prot
 import { parseLine } from "../../src/protocol/parse.js";
 import type { PrinterEvent } from "../../src/protocol/events.js";
 import { reduce } from "../../src/job/reducer.js";
-import { MAX_FOLDER_DEPTH, MAX_FOLDERS } from "../../src/job/card-files.js";
+import { MAX_FOLDER_DEPTH, MAX_FOLDERS, MAX_LIST_PAGES } from "../../src/job/card-files.js";
 import { UNDATED_KEEP_S } from "../../src/job/file-date.js";
 import type { Effect, RecorderState } from "../../src/job/types.js";
 import { DATE_RELIST_SECONDS, dueCommands, newPollMemory } from "../../src/serial/poll-plan.js";
@@ -118,6 +118,20 @@ test(`RRF: at most ${MAX_FOLDERS} folders per walk, none deeper than ${MAX_FOLDE
     folder = folder === "" ? "d" : folder + "/d";
   }
   assert.equal(asked.length, MAX_FOLDER_DEPTH);
+});
+
+test("RRF hostile: a firmware answering every `R` from the start cannot keep the listing going", () => {
+  const s = rrf();
+  const first = { ...page("", ["a.gcode", "b.gcode"]), resume: 2, cut: true } as PrinterEvent;
+  let asked = 0;
+  for (let i = 0; i < 1000; i++) {
+    const q = queries(feed(s, [first], 1000 + i));
+    if (q.length === 0) break;
+    asked += q.length;
+  }
+  assert.equal(asked, MAX_LIST_PAGES - 1);
+  // A real new listing later starts the count again.
+  assert.equal(queries(feed(s, [first], 1000 + 1000 + 61)).length, 1);
 });
 
 test("RRF: the walk pauses while a job prints; a folder outside 0:/gcodes is ignored", () => {
