@@ -243,3 +243,13 @@ test("Marlin 2: a late file in a subfolder is dated at the end of the next listi
     assert.deepEqual(effects.filter((e) => e.kind === "file_date").map((e) => (e as any).modified), expected === undefined ? [] : [expected]);
   }
 });
+
+test("Marlin 2: a job started while the first listing is still to come is dated by it as it runs", () => {
+  const s = stateOf("marlin2");
+  const ctx = () => ({ dialect: s.dialect, inFileList: s.inFileList });
+  const lines = ["echo:Now fresh file: part.gco", "File opened: part.gco Size: 5000", "File selected", "SD printing byte 100/5000", "Begin file list", "PART.GCO 5000 0x5A3B1C2D", "End file list"];
+  const effects: Effect[] = [];
+  lines.forEach((l, i) => effects.push(...reduce(s, parseLine(l, ctx()), 1000 + i).effects));
+  assert.ok(s.job, "still printing");
+  assert.deepEqual(effects.filter((e) => e.kind === "file_date").map((e) => (e as any).modified), [utc(2025, 1, 27, 3, 33, 26)]);
+});
