@@ -119,10 +119,15 @@ function rrfJsonList(files: VpFile[], args: string): string {
   const from = Number(/(?:^|\s)R(\d+)/.exec(rest)?.[1] ?? 0);
   const detailed = /(?:^|\s)S3\b/.test(rest);
   const dir = p === undefined ? "0:/gcodes/" : rrfUnquote(p);
-  const folder = dir.replace(/\/+$/, "").replace(/^0:\/gcodes\/?/i, "");
-  const inside = (f: VpFile) => (f.folder ?? "").toLowerCase() === folder.toLowerCase();
-  const subfolders = [...new Set(files.map((f) => f.folder ?? "").filter((x) => x.toLowerCase().startsWith(folder === "" ? "" : folder.toLowerCase() + "/") && x !== "").map((x) => x.slice(folder === "" ? 0 : folder.length + 1).split("/")[0]!))];
-  const exists = folder === "" || files.some((f) => (f.folder ?? "").toLowerCase() === folder.toLowerCase() || (f.folder ?? "").toLowerCase().startsWith(folder.toLowerCase() + "/"));
+  // FAT is case-insensitive: folders compare in lower case.
+  const folder = dir.replace(/\/+$/, "").replace(/^0:\/gcodes\/?/i, "").toLowerCase();
+  const below = folder === "" ? "" : folder + "/";
+  const folderOf = (f: VpFile) => (f.folder ?? "").toLowerCase();
+  const inside = (f: VpFile) => folderOf(f) === folder;
+  // The first folder name below this one of every file deeper down.
+  const deeper = files.filter((f) => f.folder && folderOf(f).startsWith(below) && folderOf(f) !== folder);
+  const subfolders = [...new Set(deeper.map((f) => f.folder!.slice(below.length).split("/")[0]!))];
+  const exists = folder === "" || files.some(inside) || deeper.length > 0;
   if (!exists || !/^0:\/gcodes(\/|$)/i.test(dir)) return `{"dir":${JSON.stringify(dir)},"first":${from},"files":[],"err":2}`;
   const date = (t: number | undefined) => (t !== undefined && t >= Date.UTC(1981, 0, 1) / 1000 ? `,"date":"${new Date(t * 1000).toISOString().slice(0, 19)}"` : "");
   const all = [
