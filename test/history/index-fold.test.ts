@@ -20,6 +20,16 @@ async function addJobs(store: HistoryStore, n: number, from: number): Promise<vo
   }
 }
 
+/** A data directory of `n` jobs, compacted, its store closed. */
+async function compactedHistory(t: { after(fn: () => unknown): void }, n: number): Promise<string> {
+  const dir = await tempDir(t);
+  const store = await open(dir);
+  await addJobs(store, n, 0);
+  await store.durable.compactNow();
+  await store.close();
+  return dir;
+}
+
 const ids = (store: HistoryStore, order: "ASC" | "DESC" = "ASC") => store.select({ limit: 0, start: 0, before: -1, since: -1, order }).map((p) => store.jobAt(p)!.job_id);
 const expected = (nums: number[]) => nums.map((n) => n.toString(16).toUpperCase().padStart(6, "0"));
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -75,11 +85,7 @@ test("changes after the sorted run are folded into a new index generation once t
 });
 
 test("an index file written out of order (an earlier printlog's rewrite) is served at once and folded in the background", async (t) => {
-  const dir = await tempDir(t);
-  const store = await open(dir);
-  await addJobs(store, 3000, 0);
-  await store.durable.compactNow();
-  await store.close();
+  const dir = await compactedHistory(t, 3000);
   // Reverse the entries (each carries its own CRC): nothing of it is a sorted run any more.
   const [name] = await indexFiles(dir);
   const file = join(dir, name!);
@@ -108,11 +114,7 @@ test("an index file written out of order (an earlier printlog's rewrite) is serv
 });
 
 test("an index entry that rots after start-up is reported with file and byte when read, not served", async (t) => {
-  const dir = await tempDir(t);
-  const store = await open(dir);
-  await addJobs(store, 300, 0);
-  await store.durable.compactNow();
-  await store.close();
+  const dir = await compactedHistory(t, 300);
   const again = await open(dir);
   const [name] = await indexFiles(dir);
   const file = join(dir, name!);
