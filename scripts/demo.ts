@@ -17,7 +17,8 @@ const dir = await mkdtemp(join(tmpdir(), "printlog-demo-"));
 const link = join(dir, "printer");
 const port = process.env["PRINTLOG_HTTP_PORT"] ?? "7125";
 await writeFile(join(dir, "printlog.cfg"), `[server]\nport: ${port}\ndata_dir: ${join(dir, "data")}\n[printer]\ndevice: ${link}\npoll_printing_seconds: 1\n`);
-const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds: 8, printcounter: true });
+// Built with M20_TIMESTAMP_SUPPORT: the card dates the jobs' files (`metadata.modified`) without gcode_dir.
+const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds: 8, printcounter: true, m20Timestamps: true });
 await vp.plug();
 say(`virtual Marlin 2 printer on ${link}`);
 const pl = spawn(process.execPath, [cli, "serve", "--config", join(dir, "printlog.cfg")], { stdio: ["ignore", "pipe", "inherit"] });

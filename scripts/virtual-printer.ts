@@ -5,12 +5,13 @@
 // 2.1.2.1 did (the addendum and its second round): `marlin2` is the *plain* build, `marlin2_host`
 // the *rich* one (host actions, SD autoreport, long names, M73).
 //   node dist/scripts/virtual-printer.js --link /tmp/printer --dialect marlin2 [--seconds 60]
+//     [--printcounter] [--m20-timestamps]
 // then type: start <file> | pause | resume | cancel | m524 | halt | reset | unplug | plug | status
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { VP_DIALECTS, fileList, firmwareLines, type VpDialect, type VpFile } from "./virtual-printer-text.js";
+import { VP_DIALECTS, fileList, firmwareLines, rrfPath, type VpDialect, type VpFile } from "./virtual-printer-text.js";
 
 export { VP_DIALECTS, type VpDialect, type VpFile } from "./virtual-printer-text.js";
 
@@ -29,6 +30,9 @@ export interface VpOptions {
   abortSeconds?: number;
   /** Marlin 2: how long a query waits in the command queue behind moves while printing, ms. */
   queueDelayMs?: number;
+  /** Marlin 2 built with M20_TIMESTAMP_SUPPORT: `M20 T` dates the files. It adds no `Cap:` line
+   *  (M115.cpp reports only EXTENDED_M20, for LONG_FILENAME_HOST_SUPPORT). */
+  m20Timestamps?: boolean;
 }
 
 export const DEFAULT_FILES: VpFile[] = [
@@ -266,7 +270,7 @@ export class VirtualPrinter {
         break;
       }
       case "M20":
-        out.push(...fileList(this.dialect, this.files, args));
+        out.push(...fileList(this.dialect, this.files, args, this.opts.m20Timestamps ?? false));
         break;
       case "M78":
         if (this.dialect === "prusa_mk3") out.push(`STATS ${1234} min ${this.prusaStatsCm} cm.`);
@@ -295,7 +299,7 @@ export class VirtualPrinter {
         return;
       case "M409":
         if (this.dialect === "rrf" && /job\.file\.fileName/.test(args)) {
-          out.push(`{"key":"job.file.fileName","flags":"","result":${this.print ? JSON.stringify("0:/gcodes/" + this.print.file.long) : "null"}}`);
+          out.push(`{"key":"job.file.fileName","flags":"","result":${this.print ? JSON.stringify(rrfPath(this.print.file)) : "null"}}`);
         } else out.push(this.unknown(code, line));
         break;
       case "M31":
@@ -447,7 +451,7 @@ export class VirtualPrinter {
     this.stats.filamentMm += p.extruded;
     this.prusaStatsCm += Math.round(p.extruded / 10);
     this.endPrint();
-    if (d === "rrf") this.write("Done printing file", `Finished printing file 0:/gcodes/${p.file.long}, print time was 0h ${Math.round(secs / 60)}m`);
+    if (d === "rrf") this.write("Done printing file", `Finished printing file ${rrfPath(p.file)}, print time was 0h ${Math.round(secs / 60)}m`);
     else if (d === "prusa_mk3") this.write("Done printing file", `echo:0 hours ${Math.round(secs / 60)} minutes`);
     else this.write(`echo:Print time: ${Math.floor(secs / 60)}m ${secs % 60}s`, "Done printing file");
   }
@@ -517,7 +521,7 @@ export class VirtualPrinter {
     if (this.marlin2) this.abort(how);
     if (d === "marlin2_host" && how === "screen") this.write("//action:cancel", "//action:prompt_begin UI Aborted", "//action:prompt_button Dismiss", "//action:prompt_show", "//action:notification Print Aborted");
     if (d === "buddy") this.write("Done printing file"); // Buddy ≥6.3 prints it on abort too
-    if (d === "rrf") this.write("Done printing file", `Cancelled printing file 0:/gcodes/${p.file.long}, print time was 0h 1m`);
+    if (d === "rrf") this.write("Done printing file", `Cancelled printing file ${rrfPath(p.file)}, print time was 0h 1m`);
   }
 
   /** Marlin 2's abort: the command queue is cleared (a query waiting in it is never answered),
@@ -588,7 +592,7 @@ async function main(argv: string[]): Promise<void> {
   };
   const dialect = get("dialect", "marlin2") as VpDialect;
   if (!VP_DIALECTS.includes(dialect)) throw new Error(`--dialect must be one of ${VP_DIALECTS.join(", ")}`);
-  const vp = new VirtualPrinter({ link: get("link", "/tmp/printlog-printer"), dialect, printSeconds: Number(get("seconds", "60")), printcounter: argv.includes("--printcounter") });
+  const vp = new VirtualPrinter({ link: get("link", "/tmp/printlog-printer"), dialect, printSeconds: Number(get("seconds", "60")), printcounter: argv.includes("--printcounter"), m20Timestamps: argv.includes("--m20-timestamps") });
   await vp.plug();
   process.stdout.write(`virtual ${dialect} printer on ${vp.opts.link}; commands: start [file] | pause | resume | cancel | m524 | halt | reset | unplug | plug | status | quit\n`);
   const rl = createInterface({ input: process.stdin });

@@ -59,7 +59,7 @@ export type HistoryRecord =
     }
   | { op: "interrupt"; job_ids: string[]; time: number }
   | { op: "reopen"; job_id: string; time: number; aux_totals: AuxTotal[]; event: TimelineEntry }
-  | { op: "amend"; job_id: string; fields: Pick<JobUpdate, "filament_used" | "filament_source"> }
+  | { op: "amend"; job_id: string; fields: Pick<JobUpdate, "filament_used" | "filament_source" | "metadata"> }
   | { op: "delete"; job_ids: string[] }
   /** Jobs restored from an export, ids kept; finished ones count in the totals. */
   | { op: "import"; jobs: JobRecord[] }

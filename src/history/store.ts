@@ -317,6 +317,12 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
     await this.log.append({ op: "amend", job_id: jobId, fields: { filament_used: filamentUsed, filament_source: source } });
   }
 
+  /** Replaces an ended job's metadata (its file's card date, found after the job ended). */
+  async amendMetadata(jobId: string, metadata: Record<string, unknown>): Promise<void> {
+    if (!this.getJob(jobId)) return;
+    await this.log.append({ op: "amend", job_id: jobId, fields: { metadata: cleanMetadata(metadata) } });
+  }
+
   /** Marks the open job interrupted (a replayed log that ends mid-print). */
   async interruptOpen(time: number): Promise<void> {
     const open = this.currentJob();

@@ -11,6 +11,7 @@ import type { PrinterEvent } from "../protocol/events.js";
 import { dueCommands, newPollMemory, setupCommands, type PollMemory, type PollSettings } from "../serial/poll-plan.js";
 import type { LineSource } from "../serial/link.js";
 import { closedFromRecord } from "./adopt.js";
+import { writeFileDate } from "./file-date-store.js";
 import { localFileFor, type LocalFile } from "./local-name.js";
 import { initialRecorderState, reduce, rememberClosedId } from "./reducer.js";
 import type { Effect, RecorderInput, RecorderState, ReducerOptions } from "./types.js";
@@ -40,6 +41,8 @@ export class Recorder {
   private ticker: NodeJS.Timeout | null = null;
   private recent: string[] = [];
   private currentJobId: string | null = null;
+  /** The job that ended last (a date for its file may still come). */
+  private endedJobId: string | null = null;
   /** `banner`: the printer printed its start banner at this baud, so no baud fallback. */
   private handshake = { attempts: 0, sentAt: 0, banner: false };
   private held: { effect: FinishEffect; timer: NodeJS.Timeout; waiting: number } | null = null;
@@ -199,6 +202,7 @@ export class Recorder {
       case "finish": {
         if (!id) return;
         this.currentJobId = null;
+        this.endedJobId = id;
         rememberClosedId(this.state, id);
         await this.store.finishJob(id, e.status, e.time, { ...e.fields, ...(e.errorMessage ? { error_message: e.errorMessage } : {}) }, e.reason);
         this.logTransition("job.finished", { job_id: id, status: e.status, cause: e.reason });
@@ -226,6 +230,8 @@ export class Recorder {
         if (job && job.status !== "in_progress") this.store.emit("changed", { action: "finished", job });
         return;
       }
+      case "file_date":
+        return writeFileDate(this.store, this.logger, id ?? this.endedJobId, e.time, e.modified);
       case "drop": {
         if (!id) return;
         this.currentJobId = null;

@@ -2,7 +2,8 @@
 // rules of its concern — start.ts, end.ts, pause.ts, filament.ts, naming.ts — each citing its
 // evidence in serial-protocol.md. Every transition carries a reason the recorder logs and keeps.
 
-import { endJsonListing, jsonListing, listedFile } from "./card-files.js";
+import { endJsonListing, jsonListing, listBegins, listEnds, listedFile } from "./card-files.js";
+import { dateOrAwait, expireUndated } from "./file-date.js";
 import { donePrinting, finish, firmwareError, notPrinting, statsCounts, stopped } from "./end.js";
 import { filamentFromE, filamentFromM78, prusaStats } from "./filament.js";
 import { cardEntry, isShortName, stripPath } from "./naming.js";
@@ -32,6 +33,10 @@ export function initialRecorderState(): RecorderState {
     inFileList: false,
     jsonListSince: null,
     listPages: 0,
+    walk: { queue: [], taken: 0, askedAt: null },
+    undated: null,
+    cardDated: null,
+    listDates: { entries: 0, dated: 0 },
     stats: null,
     prusaStats: null,
   };
@@ -103,6 +108,7 @@ function apply(r: Reduction, input: RecorderInput): void {
       inferPause(r);
       expireTentative(r);
       endJsonListing(s, now);
+      expireUndated(s, now);
       if (s.job) r.emit({ kind: "update", time: now, fields: fieldsOf(s.job, now) });
       return;
     case "link_up":
@@ -188,7 +194,7 @@ function apply(r: Reduction, input: RecorderInput): void {
         if (name && s.job.filename !== name) {
           s.job.filename = name;
           // Named only now (no object model to ask): the listing's date comes with the name.
-          const modified = cardEntry(s, name)?.modified ?? null;
+          const modified = dateOrAwait(r, null, name);
           r.emit({ kind: "update", time: now, fields: { filename: name, ...(modified !== null ? { metadata: { modified } } : {}) } });
         }
         finish(r, input.reason === "finished" ? "completed" : "cancelled", `${input.reason === "finished" ? "Finished" : "Cancelled"} printing file ${input.file}`, at);
@@ -222,16 +228,13 @@ function apply(r: Reduction, input: RecorderInput): void {
       }
       return;
     case "file_list_begin":
-      s.inFileList = true;
-      return;
+      return listBegins(s);
     case "file_list_end":
-      s.inFileList = false;
-      endJsonListing(s);
-      return;
+      return listEnds(r);
     case "file_list_json":
       return jsonListing(r, input);
     case "file_list_entry":
-      return listedFile(s, input);
+      return listedFile(r, input);
     case "other":
       if (input.text !== "") s.lastOther = input.text;
       // Sprinter's two-line error: `Error:0` then `: Extruder switched off. MAXTEMP triggered !` (E11).

@@ -5,6 +5,7 @@
 
 import { RRF_FILE_QUERY } from "../protocol/rrf.js";
 import { finish } from "./end.js";
+import { dateOrAwait } from "./file-date.js";
 import { idleBaselines, newFilament } from "./filament.js";
 import { cardEntry, chooseName, sameFile, stripPath } from "./naming.js";
 import { progressWhilePaused } from "./pause.js";
@@ -28,10 +29,8 @@ export function startJob(r: Reduction, cause: string, size: number | null, sfnHi
   // earlier); a screen start is both at once.
   const startedAt = Math.min(o.startAt ?? (sel && !sel.byHost ? sel.at : r.now), r.now);
   const fileSize = size ?? sel?.size ?? cardEntry(s, name.sfn)?.size ?? null;
-  const entry = cardEntry(s, name.sfn) ?? (name.filename ? cardEntry(s, stripPath(name.filename)) : undefined);
   const metadata: Record<string, unknown> = {};
   if (fileSize !== null) metadata["size"] = fileSize;
-  if (entry?.modified) metadata["modified"] = entry.modified;
   const job: ActiveJob = {
     filename: name.filename ?? "unknown.gcode",
     sfn: name.sfn,
@@ -67,6 +66,8 @@ export function startJob(r: Reduction, cause: string, size: number | null, sfnHi
   s.selected = null;
   s.lastClosed = null;
   s.lastError = null;
+  const modified = dateOrAwait(r, name.sfn, name.filename);
+  if (modified !== null) metadata["modified"] = modified;
   r.emit({ kind: "start", time: startedAt, filename: job.filename, sfn: job.sfn, metadata, cause, filamentSource: null });
   idleBaselines(r, job.filament, job.tentative);
   r.emit({ kind: "query", command: "M78" });
@@ -158,6 +159,7 @@ function startAfterSelection(r: Reduction): void {
 
 export function drop(r: Reduction, reason: string): void {
   r.s.job = null;
+  r.s.undated = null;
   r.s.lastClosed = null;
   r.emit({ kind: "drop", time: r.now, reason });
 }
@@ -256,7 +258,7 @@ export function currentFileNames(r: Reduction, sfn: string, long: string | null)
     job.sfn = sfn;
     job.nameUnknown = false;
     // The listing's date for the file now named (RRF names it only once it prints, M409).
-    const modified = (cardEntry(r.s, sfn) ?? cardEntry(r.s, target))?.modified ?? null;
+    const modified = dateOrAwait(r, r.s.dialect === "rrf" ? null : sfn, target);
     r.emit({ kind: "update", time: r.now, fields: { filename: job.filename, printer_file: sfn, ...(modified !== null ? { metadata: { modified } } : {}) } });
   } else if (recased) {
     job.sfn = sfn;

@@ -106,6 +106,15 @@ export interface ClosedJob {
   prusaStatsStart: number | null;
 }
 
+export interface UndatedFile {
+  key: string;
+  /** RRF: the folder that holds it, relative to `0:/gcodes`. */
+  folder: string;
+  since: number;
+  /** A bare name's date found in a subfolder during the current listing (null: in two, or undated). */
+  inFolder?: number | null;
+}
+
 export interface RecorderState {
   dialect: Dialect;
   caps: Record<string, boolean>;
@@ -128,8 +137,18 @@ export interface RecorderState {
   inFileList: boolean;
   /** When an RRF JSON listing cut at the line cap began: its pieces follow until its `ok`. */
   jsonListSince: number | null;
-  /** Pages of the current RRF JSON listing asked for so far. */
+  /** Pages of the current RRF JSON listing asked for so far (every folder of one walk). */
   listPages: number;
+  /** RRF: folders still to list, breadth-first, how many this walk has taken, and when the
+   *  reducer last asked for a page or folder of it. */
+  walk: { queue: string[]; taken: number; askedAt: number | null };
+  /** The last job's file when the card had no date for it (listing not done yet, or the file
+   *  newer than it): its listing key. Cleared by the next job, a drop, or UNDATED_KEEP_S. */
+  undated: UndatedFile | null;
+  /** Whether the last card listing with files carried dates (a Marlin 2 build without
+   *  M20_TIMESTAMP_SUPPORT ignores `T`); null before one. And the current listing's counts. */
+  cardDated: boolean | null;
+  listDates: { entries: number; dated: number };
   stats: { finished: number; failed: number } | null;
   prusaStats: number | null;
 }
@@ -159,4 +178,7 @@ export type Effect =
   | { kind: "note"; time: number; event: string; detail: string }
   | { kind: "reopen"; time: number; jobId: string | null; reason: string }
   | { kind: "amend_filament"; jobId: string | null; filament_used: number; source: FilamentSource }
+  /** The card's date of the last job's file, found after the job was named: the running job
+   *  or, once it ended, that job. */
+  | { kind: "file_date"; time: number; modified: number }
   | { kind: "query"; command: string };

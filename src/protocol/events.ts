@@ -38,9 +38,10 @@ export type PrinterEvent =
   | { type: "file_list_begin" }
   | { type: "file_list_entry"; sfn: string; size: number | null; long: string | null; modified: number | null }
   | { type: "file_list_end" }
-  /** RRF's JSON listing (`M20 S3`): the files of one page, and where the next page starts
+  /** RRF's JSON listing (`M20 S3`): the files and folders of one page of a folder (`dir`,
+   *  relative to `0:/gcodes`; null: elsewhere), and where the next page starts
    *  (`M20 S3 R<resume>`) when the page was cut or the firmware said there is more. */
-  | { type: "file_list_json"; first: number; files: CardFile[]; resume: number | null; cut: boolean }
+  | { type: "file_list_json"; dir: string | null; first: number; files: CardFile[]; folders: string[]; resume: number | null; cut: boolean }
   | { type: "resend"; line: number }
   | { type: "other"; text: string };
 

@@ -9,8 +9,9 @@ import { AUTO_PLACES, autoDetect } from "./device.js";
 import type { Logger } from "../log.js";
 import { MAX_LINE_LENGTH } from "../protocol/events.js";
 
-/** Only M-codes: a Prusa MK3 treats any G-code from the host as the start of a USB print. */
-export const SAFE_COMMAND = /^M\d{1,4}(?:\s[ -~]{0,60})?$/;
+/** Only M-codes: a Prusa MK3 treats any G-code from the host as the start of a USB print.
+ *  Printable ASCII only; 120 characters leave room for an RRF folder path (`M20 S3 P"…"`). */
+export const SAFE_COMMAND = /^M\d{1,4}(?:\s[ -~]{0,120})?$/;
 
 export interface LinkOptions {
   /** `auto` or a device path. */

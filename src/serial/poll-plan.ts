@@ -7,6 +7,10 @@ import { RRF_LIST_COMMAND } from "../protocol/rrf-file-list.js";
 /** The card is listed again this often while nothing prints: a file copied on since is named
  *  and dated by the time it prints. */
 export const RELIST_IDLE_SECONDS = 600;
+/** A job whose file the card had not dated has the card listed again once nothing prints and
+ *  the job ended this long ago: a job cut off by a lost link that still prints has shown a
+ *  rising position by then (M27 every few seconds while a job may run). */
+export const DATE_RELIST_SECONDS = 15;
 
 /** How to list the card with the most each firmware tells: long names and FAT dates (`M20 L T`,
  *  Marlin 2 with LONG_FILENAME_HOST_SUPPORT, Prusa MK3), RRF's JSON with dates (`M20 S3`), else
@@ -31,6 +35,8 @@ export interface PollMemory {
   handshakeDone: boolean;
   autoreportSd: boolean;
   last: Record<string, number>;
+  /** The waiting job (`undated.since`) the card was last listed again for: once per job. */
+  listedFor?: number;
 }
 
 export function newPollMemory(): PollMemory {
@@ -69,6 +75,14 @@ export function dueCommands(state: RecorderState, mem: PollMemory, settings: Pol
     const list = listCommand(state);
     mem.last[list] ??= now;
     due(list, RELIST_IDLE_SECONDS);
+  }
+  // The last job's file was not dated: list the card once, as soon as that is safe.
+  const settled = !state.job && !state.selected && !state.pendingDone && (!state.lastClosed || now - state.lastClosed.endedAt >= DATE_RELIST_SECONDS);
+  if (settled && state.undated && mem.listedFor !== state.undated.since) {
+    mem.listedFor = state.undated.since;
+    const list = listCommand(state);
+    if (!out.includes(list)) out.push(list);
+    mem.last[list] = now;
   }
   if (state.job) {
     // M114 alongside M78: a screen abort loses the M78 answer, and a standing toolhead is

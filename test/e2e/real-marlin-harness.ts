@@ -22,9 +22,16 @@ export interface Rig {
   /** Waits until the job's SD position has risen (past the start G-code's heat-up), then a bit. */
   printing(id: string, thenMs?: number): Promise<void>;
   jobs(): Promise<any[]>;
+  /** Waits until the card listing (every page and folder of it) is over: no `M20` for a while. */
+  listed(): Promise<void>;
 }
 
-export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, localFiles: VpFile[] = [], commandTimeout = 5): Promise<Rig> {
+export interface RigOptions {
+  /** Whether printlog is given `gcode_dir` (the default); without it, dates come from the card. */
+  gcodeDir?: boolean;
+}
+
+export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, localFiles: VpFile[] = [], commandTimeout = 5, opts: RigOptions = {}): Promise<Rig> {
   const dir = await tempDir(t);
   const link = join(dir, "printer");
   const config = join(dir, "printlog.cfg");
@@ -40,7 +47,7 @@ export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, local
       "poll_printing_seconds: 1",
       "poll_idle_seconds: 2",
       `command_timeout_seconds: ${commandTimeout}`,
-      `gcode_dir: ${gcodeDir}`,
+      ...(opts.gcodeDir === false ? [] : [`gcode_dir: ${gcodeDir}`]),
       "",
       "[server]",
       "host: 127.0.0.1",
@@ -85,6 +92,18 @@ export async function rig(t: TestContext, vpOpts: Omit<VpOptions, "link">, local
     },
     async jobs() {
       return (await http(`${r.url()}/server/history/list?limit=0`)).body.result.jobs;
+    },
+    async listed() {
+      const count = () => vp.received.filter((c) => c.startsWith("M20")).length;
+      const until = Date.now() + 60_000;
+      let seen = -1;
+      while (Date.now() < until) {
+        const n = count();
+        if (n > 0 && n === seen) return;
+        seen = n;
+        await sleep(1500);
+      }
+      throw new Error(`the card listing did not end: ${vp.received.filter((c) => c.startsWith("M20")).join(", ")}`);
     },
   };
   t.after(async () => {

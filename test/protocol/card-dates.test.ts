@@ -10,9 +10,10 @@ import { parseLine } from "../../src/protocol/parse.js";
 import { MAX_LINE_LENGTH, type Dialect, type PrinterEvent } from "../../src/protocol/events.js";
 import { initialRecorderState, reduce } from "../../src/job/reducer.js";
 import { MAX_CARD_FILES, MAX_LIST_PAGES } from "../../src/job/card-files.js";
-import type { Effect, RecorderInput, RecorderState } from "../../src/job/types.js";
+import type { Effect, RecorderInput } from "../../src/job/types.js";
 import { dueCommands, listCommand, newPollMemory, RELIST_IDLE_SECONDS, setupCommands } from "../../src/serial/poll-plan.js";
 import { answerShape } from "../../src/serial/link.js";
+import { feed, stateOf } from "./reduce-steps.js";
 
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
 
@@ -71,19 +72,22 @@ test("RRF M20 S3: files with dates, a folder, a file dated 1980 or earlier (no `
   const ev = parseRrfFileList(line);
   assert.deepEqual(ev, {
     type: "file_list_json",
+    dir: "",
     first: 0,
     files: [
       { name: "benchy.gcode", size: 1234, modified: utc(2024, 5, 1, 10, 20, 30) },
       { name: "old.gcode", size: 10, modified: null },
     ],
+    folders: ["macros"],
     resume: null,
     cut: false,
   });
 });
 
 test("RRF M20 S3: no card (`err` 1), an empty folder, S2's `err`:0 tail", () => {
-  assert.deepEqual(parseRrfFileList('{"dir":"0:/gcodes/","first":0,"files":[],"err":1}'), { type: "file_list_json", first: 0, files: [], resume: null, cut: false });
-  assert.deepEqual(parseRrfFileList(rrfList([])), { type: "file_list_json", first: 0, files: [], resume: null, cut: false });
+  const empty = { type: "file_list_json", dir: "", first: 0, files: [], folders: [], resume: null, cut: false };
+  assert.deepEqual(parseRrfFileList('{"dir":"0:/gcodes/","first":0,"files":[],"err":1}'), empty);
+  assert.deepEqual(parseRrfFileList(rrfList([])), empty);
   assert.equal((parseRrfFileList(rrfList([rrfEntry("a.gcode", 1)], 0, ',"next":0,"err":0')) as any).cut, false);
 });
 
@@ -137,17 +141,7 @@ test("RRF M20 S3 hostile: escapes decoded, impossible dates, paths, absurd sizes
 
 // ---- the reducer: listing -> job metadata ----
 
-function feed(s: RecorderState, inputs: RecorderInput[], t0 = 1000): Effect[] {
-  const out: Effect[] = [];
-  inputs.forEach((input, i) => out.push(...reduce(s, input, t0 + i).effects));
-  return out;
-}
-
-function rrfState(): RecorderState {
-  const s = initialRecorderState();
-  s.dialect = "rrf";
-  return s;
-}
+const rrfState = () => stateOf("rrf");
 
 test("RRF: a job named by M409 is dated from the listing (metadata.modified in the rename)", () => {
   const s = rrfState();
@@ -189,7 +183,7 @@ test("RRF: a file the listing does not date gets no modified (never a guess)", (
 
 test("RRF: a cut page asks for the next from where it stopped, only while nothing prints, at most MAX_LIST_PAGES", () => {
   const s = rrfState();
-  const page = (first: number): PrinterEvent => ({ type: "file_list_json", first, files: [{ name: `f${first}.gcode`, size: 1, modified: null }], resume: first + 1, cut: true });
+  const page = (first: number): PrinterEvent => ({ type: "file_list_json", dir: "", first, files: [{ name: `f${first}.gcode`, size: 1, modified: null }], folders: [], resume: first + 1, cut: true });
   let effects = feed(s, [page(0)]);
   assert.deepEqual(effects, [{ kind: "query", command: "M20 S3 R1" }]);
   assert.notEqual(s.jsonListSince, null, "the pieces of the cut line follow");
@@ -209,11 +203,11 @@ test("RRF: a cut page asks for the next from where it stopped, only while nothin
 test("RRF: the pieces of a cut line end with their ok, a reset, a lost link, or after 10 s at most", () => {
   for (const end of [{ type: "boot" }, { type: "link_lost", reason: "x" }, { type: "file_list_end" }] as RecorderInput[]) {
     const s = rrfState();
-    feed(s, [{ type: "file_list_json", first: 0, files: [], resume: null, cut: true }, end]);
+    feed(s, [{ type: "file_list_json", dir: "", first: 0, files: [], folders: [], resume: null, cut: true }, end]);
     assert.equal(s.jsonListSince, null, end.type);
   }
   const s = rrfState();
-  feed(s, [{ type: "file_list_json", first: 0, files: [], resume: null, cut: true }], 1000);
+  feed(s, [{ type: "file_list_json", dir: "", first: 0, files: [], folders: [], resume: null, cut: true }], 1000);
   feed(s, [{ type: "tick" }], 1005);
   assert.notEqual(s.jsonListSince, null);
   feed(s, [{ type: "tick" }], 1011);
@@ -223,7 +217,7 @@ test("RRF: the pieces of a cut line end with their ok, a reset, a lost link, or 
 test("a hostile card cannot grow the listing past MAX_CARD_FILES", () => {
   const s = rrfState();
   const files = Array.from({ length: MAX_CARD_FILES + 100 }, (_, i) => ({ name: `f${i}.gcode`, size: 1, modified: null }));
-  const effects = feed(s, [{ type: "file_list_json", first: 0, files, resume: files.length, cut: true }]);
+  const effects = feed(s, [{ type: "file_list_json", dir: "", first: 0, files, folders: [], resume: files.length, cut: true }]);
   assert.equal(Object.keys(s.files).length, MAX_CARD_FILES);
   assert.deepEqual(effects, [], "a full listing asks for no more pages");
 });
