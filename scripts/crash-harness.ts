@@ -71,18 +71,19 @@ export async function crashRounds(dir: string, rounds: number, seed = 1, onRound
   for (let round = 0; round < rounds; round++) {
     const out = await runOnce(dir, seed * 1000 + round, 5 + Math.floor(rand() * 150));
     const checkpoints = new Map<string, number>();
-    const deleting = new Map<string, JobRecord | undefined>();
+    const deleting = new Map<string, JobRecord>();
     for (const line of out.split("\n")) {
       if (line.startsWith("DELETING ")) {
-        const id = line.slice(9);
-        deleting.set(id, finished.get(id));
-        finished.delete(id);
+        const job = JSON.parse(line.slice(9)) as JobRecord;
+        deleting.set(job.job_id, job);
+        finished.delete(job.job_id);
       } else if (line.startsWith("DEL ")) {
         const id = line.slice(4);
         const job = deleting.get(id);
         deleting.delete(id);
         gone.add(id);
         if (job) addTo(deletedSum, job);
+        else throw new Error(`round ${round}: DEL ${id} without DELETING`);
       } else if (line.startsWith("FIN ")) {
         const job = JSON.parse(line.slice(4)) as JobRecord;
         finished.set(job.job_id, job);
@@ -98,7 +99,7 @@ export async function crashRounds(dir: string, rounds: number, seed = 1, onRound
         if (store.getJob(id) === undefined) {
           gone.add(id);
           if (job) addTo(deletedSum, job);
-        } else if (job) finished.set(id, job);
+        } else finished.set(id, job);
       }
       for (const id of gone) if (store.getJob(id) !== undefined) throw new Error(`round ${round}: deleted job ${id} is back`);
       for (const [id, job] of finished) assertSame(store.getJob(id), job, round);

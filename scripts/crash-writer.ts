@@ -51,9 +51,11 @@ for (;;) {
   out(`FIN ${JSON.stringify(done)}`);
   if (rand() < 0.25 && store.count > 2) {
     // An older job deleted (reported before and after: a kill between leaves it either way).
-    const victim = store.jobs[Math.floor(rand() * (store.count - 1))]!.job_id;
-    out(`DELETING ${victim}`);
-    await store.deleteJob(victim);
-    out(`DEL ${victim}`);
+    // With its record: it may be a job interrupted by an earlier kill, whose values the parent
+    // never saw, and totals keep a deleted job.
+    const victim = store.jobs[Math.floor(rand() * (store.count - 1))]!;
+    out(`DELETING ${JSON.stringify(victim)}`);
+    await store.deleteJob(victim.job_id);
+    out(`DEL ${victim.job_id}`);
   }
 }
