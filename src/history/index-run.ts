@@ -14,6 +14,9 @@ const PAGE_BYTES = PAGE_ENTRIES * ENTRY_BYTES;
 /** Pages kept decoded: the newest page (every client reads it) and a few others. */
 const CACHE_PAGES = 16;
 
+/** The status code of an entry that records a deletion (job-index.ts has the others). */
+export const DELETED = 255;
+
 /** One index entry. `end` null: the job is running; `off` -1: the body is in memory. */
 export interface IndexEntry {
   num: number;

@@ -3,7 +3,8 @@
 // (new jobs, replaced entries, deletions). Memory grows with the overlay, never with the history;
 // compaction folds the overlay into a new run once it grows past a share of the run.
 
-import { IndexRun, type IndexEntry } from "./index-run.js";
+import { DELETED, IndexRun, type IndexEntry } from "./index-run.js";
+import { IndexOverlay } from "./index-overlay.js";
 import type { JobStatus } from "./types.js";
 
 export type { IndexEntry };
@@ -19,7 +20,7 @@ export const STATUS_CODES: readonly JobStatus[] = [
   "server_exit",
   "interrupted",
 ];
-export const DELETED = 255;
+export { DELETED };
 const CODE_OF = new Map(STATUS_CODES.map((s, i) => [s, i]));
 
 export function statusCode(s: JobStatus): number {
@@ -44,19 +45,8 @@ function bound(a: Int32Array, n: number, x: number, upper: boolean): number {
 
 export class JobIndex {
   run: IndexRun;
-  /** The overlay, ascending by job number. `base`: the run position of the job when `inRun`,
-   *  else the count of run entries below it. A DELETED entry not in the run is a tombstone
-   *  (kept so a compaction running meanwhile learns of the removal). */
-  private n = 0;
-  private oNum = new Float64Array(16);
-  private oStart = new Float64Array(16);
-  private oEnd = new Float64Array(16);
-  private oOff = new Float64Array(16);
-  private oLen = new Uint32Array(16);
-  private oStatus = new Uint8Array(16);
-  private oInRun = new Uint8Array(16);
-  private oBase = new Int32Array(16);
-  private oVersion = new Float64Array(16);
+  /** What changed since the run was written. */
+  private o = new IndexOverlay();
   private version = 0;
   // Derived from the overlay when it changes: inserted jobs (overlay index, run lower bound) and
   // deleted run positions, each ascending.
@@ -77,7 +67,7 @@ export class JobIndex {
   }
 
   get overlaySize(): number {
-    return this.n;
+    return this.o.n;
   }
 
   get count(): number {
@@ -85,103 +75,23 @@ export class JobIndex {
     return this.run.count - this.nDel + this.nIns;
   }
 
-  // ---- the overlay ----
-
-  /** Overlay index of `num`, or -(insertion point) - 1. */
-  private ofind(num: number): number {
-    const a = this.oNum;
-    let lo = 0;
-    let hi = this.n - 1;
-    if (hi >= 0 && a[hi] === num) return hi;
-    if (hi >= 0 && a[hi]! < num) return -(hi + 1) - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = a[mid]!;
-      if (v === num) return mid;
-      if (v < num) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -lo - 1;
-  }
-
-  private grow(): void {
-    const cap = this.oNum.length * 2;
-    const f = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a.subarray(0, this.n));
-      return b;
-    };
-    this.oNum = f(this.oNum);
-    this.oStart = f(this.oStart);
-    this.oEnd = f(this.oEnd);
-    this.oOff = f(this.oOff);
-    this.oVersion = f(this.oVersion);
-    const u32 = new Uint32Array(cap);
-    u32.set(this.oLen.subarray(0, this.n));
-    this.oLen = u32;
-    const s = new Uint8Array(cap);
-    s.set(this.oStatus.subarray(0, this.n));
-    this.oStatus = s;
-    const r = new Uint8Array(cap);
-    r.set(this.oInRun.subarray(0, this.n));
-    this.oInRun = r;
-    const b = new Int32Array(cap);
-    b.set(this.oBase.subarray(0, this.n));
-    this.oBase = b;
-  }
-
-  /** Opens a slot at overlay index `at` for job `num` (placed against the run). */
-  private insertSlot(at: number, num: number): void {
-    if (this.n === this.oNum.length) this.grow();
-    if (at < this.n) {
-      for (const a of [this.oNum, this.oStart, this.oEnd, this.oOff, this.oVersion, this.oLen, this.oStatus, this.oInRun, this.oBase]) a.copyWithin(at + 1, at, this.n);
-    }
-    this.n += 1;
-    const lb = this.run.lowerBound(num);
-    this.oNum[at] = num;
-    this.oInRun[at] = lb < this.run.count && this.run.numAt(lb) === num ? 1 : 0;
-    this.oBase[at] = lb;
-    this.dirty = true;
-  }
-
-  private setSlot(i: number, e: IndexEntry, version: number): void {
-    if ((this.oStatus[i] === DELETED) !== (e.status === DELETED)) this.dirty = true;
-    this.oStart[i] = e.start;
-    this.oEnd[i] = e.end === null ? Number.NaN : e.end;
-    this.oOff[i] = e.off;
-    this.oLen[i] = e.len;
-    this.oStatus[i] = e.status;
-    this.oVersion[i] = version;
-  }
-
-  private readSlot(i: number, into: IndexEntry): IndexEntry {
-    into.num = this.oNum[i]!;
-    into.start = this.oStart[i]!;
-    const end = this.oEnd[i]!;
-    into.end = Number.isNaN(end) ? null : end;
-    into.off = this.oOff[i]!;
-    into.len = this.oLen[i]!;
-    into.status = this.oStatus[i]!;
-    return into;
-  }
-
   private derive(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    if (this.ins.length < this.n) {
-      this.ins = new Int32Array(this.oNum.length);
-      this.insLb = new Int32Array(this.oNum.length);
-      this.del = new Int32Array(this.oNum.length);
+    if (this.ins.length < this.o.n) {
+      this.ins = new Int32Array(this.o.num.length);
+      this.insLb = new Int32Array(this.o.num.length);
+      this.del = new Int32Array(this.o.num.length);
     }
     let ni = 0;
     let nd = 0;
-    for (let i = 0; i < this.n; i++) {
-      const deleted = this.oStatus[i] === DELETED;
-      if (this.oInRun[i]) {
-        if (deleted) this.del[nd++] = this.oBase[i]!;
+    for (let i = 0; i < this.o.n; i++) {
+      const deleted = this.o.status[i] === DELETED;
+      if (this.o.inRun[i]) {
+        if (deleted) this.del[nd++] = this.o.base[i]!;
       } else if (!deleted) {
         this.ins[ni] = i;
-        this.insLb[ni++] = this.oBase[i]!;
+        this.insLb[ni++] = this.o.base[i]!;
       }
     }
     this.nIns = ni;
@@ -236,15 +146,15 @@ export class JobIndex {
   /** Position of job `num`, or -1. */
   find(num: number): number {
     this.derive();
-    const i = this.ofind(num);
+    const i = this.o.find(num);
     if (i >= 0) {
-      if (this.oStatus[i] === DELETED) return -1;
-      if (this.oInRun[i]) return this.runPos(this.oBase[i]!);
+      if (this.o.status[i] === DELETED) return -1;
+      if (this.o.inRun[i]) return this.runPos(this.o.base[i]!);
       let lo = 0;
       let hi = this.nIns - 1;
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
-        const v = this.oNum[this.ins[mid]!]!;
+        const v = this.o.num[this.ins[mid]!]!;
         if (v === num) return this.insPos(mid);
         if (v < num) lo = mid + 1;
         else hi = mid - 1;
@@ -258,18 +168,18 @@ export class JobIndex {
   /** Reads the entry at `pos` (0 <= pos < count) into `into`. */
   read(pos: number, into: IndexEntry = blankEntry()): IndexEntry {
     const r = this.resolve(pos);
-    if (r < 0) return this.readSlot(-r - 1, into);
+    if (r < 0) return this.o.read(-r - 1, into);
     this.run.read(r, into);
-    if (this.n > 0) {
-      const i = this.ofind(into.num);
-      if (i >= 0) this.readSlot(i, into);
+    if (this.o.n > 0) {
+      const i = this.o.find(into.num);
+      if (i >= 0) this.o.read(i, into);
     }
     return into;
   }
 
   numAt(pos: number): number {
     const r = this.resolve(pos);
-    return r < 0 ? this.oNum[-r - 1]! : this.run.numAt(r);
+    return r < 0 ? this.o.num[-r - 1]! : this.run.numAt(r);
   }
 
   /** Position of run entry `b`, which must not be deleted (see `shadowed`). */
@@ -280,47 +190,48 @@ export class JobIndex {
 
   /** The overlay has an entry for `num` (the run's entry for it is replaced or deleted). */
   shadowed(num: number): boolean {
-    return this.n > 0 && this.ofind(num) >= 0;
+    return this.o.n > 0 && this.o.find(num) >= 0;
   }
 
   /** Visits the overlay's live entries (inserted and replaced jobs), ascending. */
   forEachOverlay(visit: (e: IndexEntry) => void): void {
     const e = blankEntry();
-    for (let i = 0; i < this.n; i++) if (this.oStatus[i] !== DELETED) visit(this.readSlot(i, e));
+    for (let i = 0; i < this.o.n; i++) if (this.o.status[i] !== DELETED) visit(this.o.read(i, e));
   }
 
   // ---- changes ----
 
   /** Inserts or replaces job `e.num`. */
   upsert(e: IndexEntry): void {
-    let i = this.ofind(e.num);
+    let i = this.o.find(e.num);
     if (i < 0) {
       i = -i - 1;
-      this.insertSlot(i, e.num);
-      this.oStatus[i] = e.status; // a fresh slot: the kind is set by the entry
+      this.o.insert(i, e.num, this.run);
+      this.o.status[i] = e.status; // a fresh slot: the kind is set by the entry
+      this.dirty = true;
     }
-    this.setSlot(i, e, ++this.version);
+    if (this.o.set(i, e, ++this.version)) this.dirty = true;
   }
 
   /** Where job `num`'s body now lives (after a compaction wrote it); no version change. */
   setLocation(num: number, off: number, len: number): void {
-    const i = this.ofind(num);
+    const i = this.o.find(num);
     if (i < 0) return;
-    this.oOff[i] = off;
-    this.oLen[i] = len;
+    this.o.off[i] = off;
+    this.o.len[i] = len;
   }
 
   /** Removes the jobs in `nums` that exist. */
   remove(nums: Iterable<number>): void {
     for (const num of nums) {
-      let i = this.ofind(num);
-      if (i >= 0 && this.oStatus[i] === DELETED) continue;
+      let i = this.o.find(num);
+      if (i >= 0 && this.o.status[i] === DELETED) continue;
       if (i < 0) {
         if (this.run.find(num) < 0) continue;
         i = -i - 1;
-        this.insertSlot(i, num);
+        this.o.insert(i, num, this.run);
       }
-      this.setSlot(i, { num, start: 0, end: null, status: DELETED, off: 0, len: 0 }, ++this.version);
+      this.o.set(i, { num, start: 0, end: null, status: DELETED, off: 0, len: 0 }, ++this.version);
       this.dirty = true;
     }
   }
@@ -328,7 +239,7 @@ export class JobIndex {
   /** Forgets every job: the run is set aside and the overlay emptied. */
   clear(): void {
     this.run = IndexRun.empty();
-    this.n = 0;
+    this.o = new IndexOverlay();
     this.nIns = 0;
     this.nDel = 0;
     this.dirty = false;
@@ -338,16 +249,7 @@ export class JobIndex {
   /** A frozen copy (the run is shared: it never changes), for a compaction to walk. */
   clone(): JobIndex {
     const c = new JobIndex(this.run);
-    c.n = this.n;
-    c.oNum = this.oNum.slice(0, Math.max(16, this.n));
-    c.oStart = this.oStart.slice(0, c.oNum.length);
-    c.oEnd = this.oEnd.slice(0, c.oNum.length);
-    c.oOff = this.oOff.slice(0, c.oNum.length);
-    c.oLen = this.oLen.slice(0, c.oNum.length);
-    c.oStatus = this.oStatus.slice(0, c.oNum.length);
-    c.oInRun = this.oInRun.slice(0, c.oNum.length);
-    c.oBase = this.oBase.slice(0, c.oNum.length);
-    c.oVersion = this.oVersion.slice(0, c.oNum.length);
+    c.o = this.o.clone();
     c.version = this.version;
     c.dirty = true;
     return c;
@@ -358,44 +260,36 @@ export class JobIndex {
    * later (and `keep` ones, e.g. running jobs left out of the run) are placed against it again.
    */
   rebase(run: IndexRun, upTo: number, keep: (num: number) => boolean): void {
-    const old = { n: this.n, num: this.oNum, start: this.oStart, end: this.oEnd, off: this.oOff, len: this.oLen, status: this.oStatus, version: this.oVersion };
+    const old = this.o;
     this.run = run;
-    this.n = 0;
-    this.oNum = new Float64Array(16);
-    this.oStart = new Float64Array(16);
-    this.oEnd = new Float64Array(16);
-    this.oOff = new Float64Array(16);
-    this.oLen = new Uint32Array(16);
-    this.oStatus = new Uint8Array(16);
-    this.oInRun = new Uint8Array(16);
-    this.oBase = new Int32Array(16);
-    this.oVersion = new Float64Array(16);
+    this.o = new IndexOverlay();
     const e = blankEntry();
     for (let i = 0; i < old.n; i++) {
       const num = old.num[i]!;
       if (!(old.version[i]! > upTo || keep(num))) continue;
-      e.num = num;
-      e.start = old.start[i]!;
-      e.end = Number.isNaN(old.end[i]!) ? null : old.end[i]!;
-      e.off = old.off[i]!;
-      e.len = old.len[i]!;
-      e.status = old.status[i]!;
+      old.read(i, e);
       if (e.status === DELETED && run.find(num) < 0) continue;
-      this.insertSlot(this.n, num);
-      this.oStatus[this.n - 1] = e.status;
-      this.setSlot(this.n - 1, e, old.version[i]!);
+      this.appendSlot(e, old.version[i]!);
     }
     this.dirty = true;
   }
+
+  /** Adds `e` after the overlay's last entry (its number is above theirs). */
+  private appendSlot(e: IndexEntry, version: number): void {
+    this.o.insert(this.o.n, e.num, this.run);
+    this.o.status[this.o.n - 1] = e.status;
+    this.o.set(this.o.n - 1, e, version);
+    this.dirty = true;
+  }
+
 
   /** Appends entries loaded from a file's unsorted part (ascending, unique, applied: the last
    *  entry of each job); only at load, before anything else changed. */
   loadOverlay(e: IndexEntry): void {
     if (e.status === DELETED && this.run.find(e.num) < 0) return;
-    this.insertSlot(this.n, e.num);
-    this.oStatus[this.n - 1] = e.status;
-    this.setSlot(this.n - 1, e, 0);
+    this.appendSlot(e, 0);
   }
+
 
   /**
    * Visits positions from `from` on (downwards when `desc`), in order, until `visit` returns
@@ -425,7 +319,7 @@ export class JobIndex {
       if (desc ? pos < 0 : pos >= count) return;
       const takeIns = desc ? j >= 0 && this.insLb[j]! > b : j < this.nIns && this.insLb[j]! <= b;
       if (takeIns) {
-        this.readSlot(this.ins[j]!, e);
+        this.o.read(this.ins[j]!, e);
         j += desc ? -1 : 1;
       } else {
         if (b < 0 || b >= nRun) return;
@@ -443,13 +337,13 @@ export class JobIndex {
           }
         }
         this.run.read(b, e);
-        if (this.n > 0) {
+        if (this.o.n > 0) {
           if (o < 0) {
-            const i = this.ofind(e.num);
-            o = i >= 0 ? i : Math.min(-i - 1, this.n - 1);
-          } else if (desc) while (o > 0 && this.oNum[o]! > e.num) o--;
-          else while (o < this.n - 1 && this.oNum[o]! < e.num) o++;
-          if (this.oNum[o] === e.num && this.oInRun[o]) this.readSlot(o, e);
+            const i = this.o.find(e.num);
+            o = i >= 0 ? i : Math.min(-i - 1, this.o.n - 1);
+          } else if (desc) while (o > 0 && this.o.num[o]! > e.num) o--;
+          else while (o < this.o.n - 1 && this.o.num[o]! < e.num) o++;
+          if (this.o.num[o] === e.num && this.o.inRun[o]) this.o.read(o, e);
         }
         b += desc ? -1 : 1;
       }
