@@ -1,6 +1,7 @@
 // One generation of the compacted job files: `history-jobs.<gen>.jsonl` (job bodies, one
-// checksummed line each, append only) and `history-index.<gen>.bin` (48-byte entries, each with
-// its CRC; a later entry for a job replaces an earlier one). Only the lengths named in the
+// checksummed line each, append only) and its index, `history-index.<gen>[.<n>].bin` (48-byte
+// entries, each with its CRC: a sorted run, then entries appended later, a later entry for a job
+// replacing an earlier one; `<n>` counts the index's own rewrites). Only the lengths named in the
 // document count: bytes after them are a compaction that did not finish, and are cut off.
 
 import { closeSync, fsync, fsyncSync, openSync, readSync, write, writeSync, ftruncateSync, fstatSync } from "node:fs";
@@ -266,28 +267,6 @@ export class JobFiles {
     const buf = Buffer.allocUnsafe(len);
     readSync(this.jobsFd, buf, 0, len, off);
     return buf;
-  }
-
-  /** Copies bodies from another generation, unparsed, in chunks (`to` offsets are contiguous). */
-  async copyFrom(from: JobFiles, copies: readonly { from: number; len: number; to: number }[]): Promise<void> {
-    const chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
-    let i = 0;
-    while (i < copies.length) {
-      let used = 0;
-      const to = copies[i]!.to;
-      while (i < copies.length && used + copies[i]!.len <= chunk.length) {
-        readSync(from.jobsFd, chunk, used, copies[i]!.len, copies[i]!.from);
-        used += copies[i]!.len;
-        i++;
-      }
-      if (used === 0) {
-        // One body larger than the chunk.
-        await writeAll(this.jobsFd, from.readRaw(copies[i]!.from, copies[i]!.len), to);
-        i++;
-        continue;
-      }
-      await writeAll(this.jobsFd, chunk.subarray(0, used), to);
-    }
   }
 
   /** Appends bodies and index entries after the committed lengths (plus `skip` bytes already

@@ -1,5 +1,5 @@
-// Reading the paged history: list selection over the in-memory index (Moonraker's SQL semantics,
-// no body read), and a read-only array view whose elements are read from disk when used.
+// Reading the paged history: list selection over the index (Moonraker's SQL semantics, no body
+// read), and a read-only array view whose elements are read from disk when used.
 
 import { blankEntry, type JobIndex } from "./job-index.js";
 import { PAGE_ENTRIES } from "./index-run.js";

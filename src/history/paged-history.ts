@@ -1,6 +1,7 @@
-// The history as held by the store: totals, settings and the job index in memory; job bodies on
-// disk, except the few changed since the last compaction (and the running job), which are kept
-// in memory until a compaction writes them. Implements the fold's model and the compaction.
+// The history as held by the store: totals and settings in memory; the job index on disk behind
+// a small in-memory overlay (job-index.ts); job bodies on disk, except the few changed since the
+// last compaction (and the running job), which are kept in memory until a compaction writes them.
+// Implements the fold's model and the compaction.
 
 import { closeSync } from "node:fs";
 import { readdir, unlink } from "node:fs/promises";
