@@ -267,29 +267,26 @@ export class JobIndex {
     for (let i = 0; i < old.n; i++) {
       const num = old.num[i]!;
       if (!(old.version[i]! > upTo || keep(num))) continue;
-      old.read(i, e);
-      if (e.status === DELETED && run.find(num) < 0) continue;
-      this.appendSlot(e, old.version[i]!);
+      this.appendSlot(old.read(i, e), old.version[i]!);
     }
     this.dirty = true;
   }
 
-  /** Adds `e` after the overlay's last entry (its number is above theirs). */
+  /** Adds `e` after the overlay's last entry (its number is above theirs); a deletion of a job
+   *  the run does not hold has nothing to delete and is left out. */
   private appendSlot(e: IndexEntry, version: number): void {
+    if (e.status === DELETED && this.run.find(e.num) < 0) return;
     this.o.insert(this.o.n, e.num, this.run);
     this.o.status[this.o.n - 1] = e.status;
     this.o.set(this.o.n - 1, e, version);
     this.dirty = true;
   }
 
-
   /** Appends entries loaded from a file's unsorted part (ascending, unique, applied: the last
    *  entry of each job); only at load, before anything else changed. */
   loadOverlay(e: IndexEntry): void {
-    if (e.status === DELETED && this.run.find(e.num) < 0) return;
     this.appendSlot(e, 0);
   }
-
 
   /**
    * Visits positions from `from` on (downwards when `desc`), in order, until `visit` returns

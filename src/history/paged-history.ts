@@ -299,10 +299,8 @@ export class PagedHistory implements HistoryModel {
             fillRun(w, async (e) => {
               let body: Buffer;
               if (e.off < 0) {
-                const tw = written.get(e.num);
-                if (!tw) return false;
-                Object.assign(e, tw.entry);
-                body = tw.buf;
+                if (!placeTail(e)) return false;
+                body = written.get(e.num)!.buf;
               } else body = old!.readRaw(e.off, e.len);
               e.off = at;
               e.len = body.length;
