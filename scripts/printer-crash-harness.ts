@@ -30,18 +30,39 @@ export interface PrinterCrashReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startPrintlog(config: string): Promise<ChildProcess> {
+function startPrintlog(config: string): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(process.execPath, [CLI, "serve", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let out = "";
     const onData = (d: Buffer) => {
       out += d.toString();
-      if (out.includes("serving the history API")) resolve(proc);
+      const m = /serving the history API on (\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]! });
     };
     proc.stdout!.on("data", onData);
     proc.stderr!.on("data", onData);
     proc.once("exit", (code) => reject(new Error(`printlog exited (${code}) before serving:\n${out}`)));
   });
+}
+
+/**
+ * Waits until the running printlog reports a settled job that is not in `known`, or `ms` pass.
+ * Every fourth round waits for one, then kills within a second, so that every run checks
+ * finished jobs across later kills however slow the machine is; the others kill at a random
+ * moment.
+ */
+async function untilNewSettledJob(url: string, known: ReadonlyMap<string, JobRecord>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/server/history/list?limit=5`);
+      const body = (await res.json()) as { result?: { jobs?: JobRecord[] } };
+      if ((body.result?.jobs ?? []).some((j) => SETTLED.has(j.status) && !known.has(j.job_id))) return;
+    } catch {
+      // not answering yet: try again
+    }
+    await sleep(200);
+  }
 }
 
 function check(jobs: readonly JobRecord[], settled: Map<string, JobRecord>, totals: { total_jobs: number; total_time: number }, round: number): void {
@@ -109,8 +130,13 @@ export async function printerCrashRounds(dir: string, rounds: number, seed = 1, 
   let jobs = 0;
   try {
     for (let round = 0; round < rounds; round++) {
-      const proc = await startPrintlog(config);
-      await sleep(300 + Math.floor(rand() * 2400));
+      const { proc, url } = await startPrintlog(config);
+      if (round % 4 === 1) {
+        await untilNewSettledJob(url, settled, 20_000);
+        await sleep(Math.floor(rand() * 1000));
+      } else {
+        await sleep(300 + Math.floor(rand() * 2400));
+      }
       await new Promise<void>((resolve) => {
         proc.once("exit", () => resolve());
         proc.kill("SIGKILL");

@@ -10,5 +10,5 @@ test("50 SIGKILLs of printlog while the printer prints: history opens, finished 
   const r = await printerCrashRounds(dir, 50, 3);
   assert.equal(r.rounds, 50);
   assert.ok(r.printsStarted >= 10, `prints started: ${r.printsStarted}`);
-  assert.ok(r.settled >= 2, `finished jobs checked across later kills: ${r.settled}`);
+  assert.ok(r.settled >= 5, `finished jobs checked across later kills: ${r.settled}`);
 });
