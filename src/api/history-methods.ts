@@ -66,6 +66,9 @@ function requireUid(args: Args): { uid: string; num: number } {
 
 export type { ListQuery };
 
+/** The largest list answer built in memory; a larger `limit` is streamed like `limit=0`. */
+export const PAGE_BUILT_MAX = 200;
+
 export function parseListQuery(args: Args): ListQuery {
   const before = args.float("before", -1);
   const since = args.float("since", -1);
@@ -84,18 +87,23 @@ export function historyMethods(store: HistoryStore, exists: FileExistence): ApiM
       handler: (args) => {
         const q = parseListQuery(args);
         const positions = store.select(q);
-        if (q.limit > 0) {
+        if (q.limit > 0 && positions.length <= PAGE_BUILT_MAX) {
           // A page: read just its bodies.
           const jobs = positions.map((p) => presentJob(store.jobAt(p)!, exists));
           return { count: jobs.length, jobs };
         }
-        // Everything: streamed, each body read as it is written out. Job numbers, not
-        // positions, so jobs added or deleted meanwhile do not shift what is sent.
+        // Everything, or a page too large to build (`limit=1000000`): streamed, each body read
+        // as it is written out. Job numbers, not positions, so jobs added or deleted meanwhile
+        // do not shift what is sent.
         const nums = store.numbersOf(positions);
-        return new StreamedList(nums.length, nums.length, (i) => {
-          const job = store.byNumber(nums[i]!);
-          return job && presentJob(job, exists);
-        });
+        return new StreamedList(
+          nums.length,
+          (i) => {
+            const job = store.byNumber(nums[i]!);
+            return job && presentJob(job, exists);
+          },
+          (i) => store.hasNumber(nums[i]!),
+        );
       },
     },
     {

@@ -3,7 +3,8 @@
 // CORS, auth, body caps and JSON 404/405s. createApp() never opens a socket (tests may call
 // app.request() in-process).
 
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { Hono, type Context } from "hono";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { Args, parseQueryArgs, type ArgValue } from "./args.js";
@@ -38,6 +39,36 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 
 export function errorResponse(err: ApiError): Response {
   return jsonResponse(err.status, err.toHttpBody());
+}
+
+/** A connection whose answer makes no progress for this long (the client stopped reading) is closed. */
+const STALL_MS = 60_000;
+const STALL_STEP_MS = 5_000;
+
+/**
+ * Closes `socket` if nothing is read from it or written to it for STALL_MS before `done`. The
+ * socket's own idle timeout cannot do this: node clears it between the answers of a keep-alive
+ * connection.
+ */
+function watchProgress(socket: Socket, done: Promise<void>, onStall: () => void): void {
+  let last = socket.bytesWritten + socket.bytesRead;
+  let idle = 0;
+  const timer = setInterval(() => {
+    const now = socket.bytesWritten + socket.bytesRead;
+    if (now !== last) {
+      last = now;
+      idle = 0;
+      return;
+    }
+    idle += STALL_STEP_MS;
+    if (idle >= STALL_MS) {
+      clearInterval(timer);
+      onStall();
+      socket.destroy();
+    }
+  }, STALL_STEP_MS);
+  timer.unref();
+  void done.then(() => clearInterval(timer));
 }
 
 function clientIp(c: Context): string {
@@ -88,23 +119,40 @@ export function createApp(deps: HttpDeps): Hono {
   });
 
   // One request at a time per connection: node hands pipelined requests over all at once, so
-  // one socket could otherwise run any number of heavy requests together. Answers go out in
-  // order anyway, so the next request waits for the one before it.
-  const inFlight = new WeakMap<object, Promise<void>>();
+  // one socket could otherwise run any number of heavy requests together, each answer waiting in
+  // memory for the ones before it. The next request waits until the answer before it has been
+  // sent (handed to the kernel): a client that pipelines and never reads holds one answer.
+  const connections = new WeakMap<object, { last: Promise<void>; unsent: Set<() => void> }>();
   app.use("*", async (c, next) => {
-    const socket = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket;
-    if (!socket) return next();
-    const before = inFlight.get(socket);
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    inFlight.set(socket, mine);
-    try {
-      await before;
-      await next();
-    } finally {
-      done();
-      if (inFlight.get(socket) === mine) inFlight.delete(socket);
+    const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+    const socket = env?.incoming?.socket;
+    const out = env?.outgoing;
+    if (!socket || !out || socket.destroyed) return next();
+    let conn = connections.get(socket);
+    if (!conn) {
+      const fresh = { last: Promise.resolve(), unsent: new Set<() => void>() };
+      // A closed connection sends nothing more: everything queued on it goes ahead (and ends).
+      socket.once("close", () => {
+        for (const release of [...fresh.unsent]) release();
+      });
+      connections.set(socket, (conn = fresh));
     }
+    const { unsent } = conn;
+    const before = conn.last;
+    let release!: () => void;
+    const sent = new Promise<void>((resolve) => {
+      release = () => {
+        unsent.delete(release);
+        resolve();
+      };
+    });
+    conn.last = sent;
+    unsent.add(release);
+    out.once("finish", release);
+    out.once("close", release);
+    await before;
+    watchProgress(socket, sent, () => refusals.warn("http.stalled_client_dropped", { ip: clientIp(c), seconds: STALL_MS / 1000 }));
+    await next();
   });
 
   // DNS rebinding: only this machine's own names (and configured ones) may be the Host.

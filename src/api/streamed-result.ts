@@ -34,28 +34,30 @@ export function streamBody(text: StreamedText): ReadableStream<Uint8Array> {
 
 export class StreamedList<T> {
   constructor(
-    /** The key before the list (Moonraker's `count`) and its value. */
-    readonly count: number,
     private readonly size: number,
     /** Item `i` of the list, or undefined when it vanished meanwhile (it is left out). */
     private readonly item: (i: number) => T | undefined,
+    /** Whether item `i` is still there, without producing it. */
+    private readonly alive: (i: number) => boolean,
   ) {}
 
-  /** `head` + `{"count":N,"jobs":[...]}` + `tail`, byte for byte what JSON.stringify would give. */
+  /**
+   * `head` + `{"jobs":[...],"count":N}` + `tail`. Items are read as the text is sent, so one may
+   * vanish in between (a job deleted meanwhile): `count` comes last and counts what was sent.
+   */
   text(head: string, tail: string): StreamedText {
-    const count = this.count;
     const size = this.size;
     const item = this.item;
     return new StreamedText(function* () {
-      let parts: string[] = [`${head}{"count":${JSON.stringify(count)},"jobs":[`];
+      let parts: string[] = [`${head}{"jobs":[`];
       let chars = parts[0]!.length;
-      let first = true;
+      let sent = 0;
       for (let i = 0; i < size; i++) {
         const v = item(i);
         if (v === undefined) continue;
         const s = JSON.stringify(v);
-        parts.push(first ? s : "," + s);
-        first = false;
+        parts.push(sent === 0 ? s : "," + s);
+        sent += 1;
         chars += s.length + 1;
         if (chars >= PIECE_CHARS) {
           yield parts.join("");
@@ -63,12 +65,12 @@ export class StreamedList<T> {
           chars = 0;
         }
       }
-      parts.push(`]}${tail}`);
+      parts.push(`],"count":${sent}}${tail}`);
       yield parts.join("");
     });
   }
 
-  /** `{"result":{"count":N,"jobs":[...]}}`, streamed. */
+  /** `{"result":{"jobs":[...],"count":N}}`, streamed. */
   httpResponse(headers: Record<string, string>): Response {
     return new Response(streamBody(this.text(`{"result":`, "}")), { status: 200, headers });
   }
@@ -78,18 +80,24 @@ export class StreamedList<T> {
     return this.text(`{"jsonrpc":"2.0","result":`, `,"id":${JSON.stringify(id)}}`);
   }
 
+  /**
+   * `{count, jobs}` for JSON.stringify, which runs to its end without yielding: the items still
+   * there are picked when it starts, and none can vanish before it is done.
+   */
   toJSON(): { count: number; jobs: T[] } {
     const item = this.item;
-    const size = this.size;
+    const present = new Uint32Array(this.size);
+    let n = 0;
+    for (let i = 0; i < this.size; i++) if (this.alive(i)) present[n++] = i;
     // JSON.stringify reads `length` and each index of an array (a Proxy of one counts): items
-    // are produced one at a time. Vanished items become null, which keeps the count honest.
+    // are produced one at a time.
     const jobs = new Proxy([] as T[], {
       get: (target, prop, receiver) => {
-        if (prop === "length") return size;
-        if (typeof prop === "string" && /^\d+$/.test(prop)) return item(Number(prop)) ?? null;
+        if (prop === "length") return n;
+        if (typeof prop === "string" && /^\d+$/.test(prop)) return item(present[Number(prop)]!);
         return Reflect.get(target, prop, receiver);
       },
     });
-    return { count: this.count, jobs };
+    return { count: n, jobs };
   }
 }

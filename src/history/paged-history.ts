@@ -113,6 +113,11 @@ export class PagedHistory implements HistoryModel {
     return pos === -1 ? undefined : this.bodyAt(pos);
   }
 
+  /** Whether job `num` exists (the index alone; the running job is in it too). */
+  has(num: number): boolean {
+    return this.index.find(num) !== -1;
+  }
+
   /** The body of the job at index position `pos`. */
   bodyAt(pos: number): JobRecord {
     const { off, num, len } = this.index.read(pos, this.entry);

@@ -160,6 +160,11 @@ export class HistoryStore extends EventEmitter<{ changed: [HistoryChange] }> {
     }
   }
 
+  /** Whether job `num` exists, without reading its body. */
+  hasNumber(num: number): boolean {
+    return this.log.state.has(num);
+  }
+
   byNumber(num: number): JobRecord | undefined {
     return this.log.state.get(num);
   }

@@ -113,6 +113,36 @@ test("one connection pipelining heavy requests is answered one request at a time
   assert.equal((await raw(s.port, "/server/history/totals")).status, 200);
 });
 
+test("a connection that pipelines 1,000 whole-history requests and never reads holds one answer, and is closed after a minute without progress", { timeout: 150_000 }, async (t) => {
+  const pid = s.pl.proc.pid!;
+  const base = rssMiB(pid);
+  const opened = Date.now();
+  const sock = connect(s.port, "127.0.0.1");
+  sock.on("error", () => {});
+  sock.pause(); // never reads
+  let closedAt = 0;
+  const closed = new Promise<void>((resolve) => sock.on("close", () => ((closedAt = Date.now()), resolve())));
+  sock.write(`GET /server/history/list?limit=0 HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\n\r\n`.repeat(1000));
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 25);
+  await sleep(5000);
+  clearInterval(timer);
+  t.diagnostic(`1,000 pipelined lists, never read: RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
+  // Run together, the queued answers took ~320 MB more.
+  assert.ok(peak - base < 60, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
+  assert.equal((await raw(s.port, "/server/history/totals")).status, 200, "others are served meanwhile");
+  // After a minute without progress the server drops it, and says so: what was in flight
+  // arrives, then the end (kept open, the 1,000 answers, ~1.4 GB, would go on arriving).
+  await s.pl.waitFor(/http\.stalled_client_dropped/, 90_000);
+  assert.ok(Date.now() - opened >= 55_000, `dropped after ${((Date.now() - opened) / 1000).toFixed(0)} s`);
+  let received = 0;
+  sock.on("data", (d: Buffer) => (received += d.length));
+  sock.resume();
+  await Promise.race([closed, sleep(15_000)]);
+  assert.ok(closedAt > 0, `closed by the server (${(received / 2 ** 20).toFixed(0)} MiB read after the drop)`);
+  assert.ok(received < 100 * 2 ** 20, `${(received / 2 ** 20).toFixed(0)} MiB read after the drop`);
+});
+
 test("others are served while heavy batches run", { timeout: 120_000 }, async () => {
   const batch = JSON.stringify(Array.from({ length: 32 }, (_, i) => rpc("server.history.list", { limit: 0 }, i)));
   let heavyDone = 0;

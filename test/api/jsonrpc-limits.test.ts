@@ -32,11 +32,14 @@ test("stringifyWithin stops at the budget without visiting the rest of a long li
   assert.equal(stringifyWithin({ result: { jobs: items.slice(0, 10) } }, 10_000), JSON.stringify({ result: { jobs: items.slice(0, 10) } }));
   // A lazily produced list (the history's limit=0 answer): items are made only until the budget.
   let made = 0;
-  const lazy = new StreamedList(100_000, 100_000, (i) => (made++, items[i]));
+  const lazy = new StreamedList(100_000, (i) => (made++, items[i]), () => true);
   assert.equal(stringifyWithin({ jsonrpc: "2.0", result: lazy, id: 1 }, 10_000), null);
   assert.ok(made < 1000, `made ${made} of 100000 items`);
-  const few = new StreamedList(3, 3, (i) => items[i]);
+  const few = new StreamedList(3, (i) => items[i], () => true);
   assert.equal(stringifyWithin({ result: few }, Infinity), JSON.stringify({ result: few }));
+  // Whole (a batch, MQTT): items gone since the list was made are neither sent nor counted.
+  const gone = new StreamedList(5, (i) => (i === 2 ? undefined : items[i]), (i) => i !== 2);
+  assert.deepEqual(JSON.parse(JSON.stringify(gone)), { count: 4, jobs: [items[0], items[1], items[3], items[4]] });
 });
 
 function table(calls: string[]): MethodTable {
@@ -79,7 +82,7 @@ test("a batch stops at the budget: later requests are not run and say so; batche
 test("a transport that streams gets a single list's reply as text in pieces, produced as it is read; batches and others stay whole", async () => {
   const items = Array.from({ length: 5000 }, (_, i) => ({ job_id: i.toString(16), name: `plate ${i} ✓`, pad: "y".repeat(40) }));
   let made = 0;
-  const lists = new MethodTable().add({ rpc: "list", handler: () => new StreamedList(items.length, items.length, (i) => (made++, i === 3 ? undefined : items[i])) });
+  const lists = new MethodTable().add({ rpc: "list", handler: () => new StreamedList(items.length, (i) => (made++, i === 3 ? undefined : items[i]), (i) => i !== 3) });
   const ctx = { transport: "websocket" as const, ip: "127.0.0.1" };
   const req = (id: unknown) => JSON.stringify({ jsonrpc: "2.0", method: "list", id });
   const reply = await dispatchJsonRpc(req("a"), lists, ctx, { maxBatch: 4, maxAnswerChars: 2000 }, true);
@@ -92,7 +95,7 @@ test("a transport that streams gets a single list's reply as text in pieces, pro
   for (let r = it.next(); !r.done; r = it.next()) pieces.push(r.value);
   assert.ok(pieces.length > 3 && pieces.every((p) => p.length <= 64 * 1024 + 200), `${pieces.length} pieces`);
   const kept = items.filter((_, i) => i !== 3);
-  assert.equal(pieces.join(""), JSON.stringify({ jsonrpc: "2.0", result: { count: items.length, jobs: kept }, id: "a" }), "a vanished item is left out, as over HTTP");
+  assert.equal(pieces.join(""), JSON.stringify({ jsonrpc: "2.0", result: { jobs: kept, count: kept.length }, id: "a" }), "a vanished item is neither sent nor counted, as over HTTP");
   // Not streaming (MQTT), or in a batch: one whole message, within the cap.
   const whole = await dispatchJsonRpc(req(1), lists, ctx, { maxBatch: 4, maxAnswerChars: 2000 });
   assert.match(JSON.parse(whole!).error.message, /Answer larger than 2000 characters/);

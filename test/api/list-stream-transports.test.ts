@@ -35,7 +35,7 @@ before(async () => {
   port = Number(new URL(pl.url).port);
   const get = await raw(port, "/server/history/list?limit=0", { timeoutMs: 120_000 });
   assert.equal(get.status, 200);
-  assert.ok(get.text.startsWith(`{"result":{"count":${JOBS},"jobs":[`));
+  assert.ok(get.text.startsWith(`{"result":{"jobs":[`) && get.text.endsWith(`],"count":${JOBS}}}`));
   reference = get.text.slice('{"result":'.length, -1);
   assert.ok(reference.length > MAX_ANSWER_CHARS * 2, `the list is ${reference.length} chars, the cap ${MAX_ANSWER_CHARS}`);
 }, { timeout: 180_000 });
@@ -156,4 +156,26 @@ test("a WebSocket client that leaves mid-list costs nothing further: the server 
   await pl.waitFor(/websocket\.close.*websocket\.close.*websocket\.close/s, 30_000);
   assert.ok(!/dispatch_failed|websocket\.error|unhandled/i.test(pl.output()), "no error logged");
   assert.equal(pl.proc.exitCode, null, "still running");
+});
+
+test("jobs deleted while a list is on its way are left out of it and not counted; a huge limit streams like limit=0", { timeout: 180_000 }, async (t) => {
+  // A limit far past the history: streamed like limit=0, the same answer (not built in memory).
+  const huge = await raw(port, "/server/history/list?limit=1000000", { timeoutMs: 120_000 });
+  assert.equal(huge.text, `{"result":${reference}}`);
+  const slow = await FrameClient.connect(port);
+  t.after(() => slow.close());
+  const other = await RpcClient.connect(`http://127.0.0.1:${port}`);
+  t.after(() => other.close());
+  slow.send(rpc("server.history.list", { limit: 0 }, "racing"));
+  await slow.until((fs) => fs.some((f) => f.opcode === 1 && !f.fin));
+  slow.pause();
+  // The oldest jobs come last (newest first): deleted now, before they are sent.
+  const gone = ["000001", "000002", "000003", "000004", "000005"];
+  for (const uid of gone) assert.deepEqual((await other.call("server.history.delete_job", { uid })).result.deleted_jobs, [uid]);
+  slow.resume();
+  await slow.until(() => slow.messages().some((m) => m.text.endsWith(',"id":"racing"}')), 120_000);
+  const list = JSON.parse(slow.messages().find((m) => m.text.endsWith(',"id":"racing"}'))!.text).result;
+  assert.equal(list.jobs.length, JOBS - gone.length);
+  assert.equal(list.count, list.jobs.length, "count is the number of jobs sent");
+  assert.ok(!list.jobs.some((j: { job_id: string }) => gone.includes(j.job_id)));
 });

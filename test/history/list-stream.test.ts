@@ -41,7 +41,7 @@ for (const query of ["", "&order=asc", "&since=1500", "&before=2000&order=asc", 
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("content-type"), "application/json; charset=UTF-8");
     const text = await r.text();
-    assert.equal(text, JSON.stringify({ result: { count: expected.length, jobs: expected } }), "byte for byte");
+    assert.equal(text, JSON.stringify({ result: { jobs: expected, count: expected.length } }), "byte for byte");
     assert.ok(expected.length > 0);
 
     const rpc = await fetch(`${url}/server/jsonrpc`, { method: "POST", ...jsonBody({ jsonrpc: "2.0", method: "server.history.list", params: Object.fromEntries(new URLSearchParams(`limit=0${query}`)), id: 7 }) });
@@ -54,3 +54,13 @@ for (const query of ["", "&order=asc", "&since=1500", "&before=2000&order=asc", 
     assert.deepEqual(viaWs.result, { count: expected.length, jobs: expected });
   });
 }
+
+test("a page larger than the built-in-memory bound is streamed, the same jobs as smaller pages", async () => {
+  const expected = (await pages("&order=asc")).slice(10, 10 + 201);
+  const r = await fetch(`${url}/server/history/list?limit=201&start=10&order=asc`);
+  assert.equal(r.headers.get("content-length"), null, "streamed, not built");
+  assert.equal(await r.text(), JSON.stringify({ result: { jobs: expected, count: 201 } }));
+  const small = await fetch(`${url}/server/history/list?limit=200&start=10&order=asc`);
+  assert.notEqual(small.headers.get("content-length"), null, "a page of 200 is built");
+  assert.deepEqual(((await small.json()) as { result: unknown }).result, { count: 200, jobs: expected.slice(0, 200) });
+});
