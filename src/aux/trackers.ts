@@ -67,6 +67,9 @@ export function resetTracker(t: Tracker): void {
   }
 }
 
+/** A sum that would leave the finite numbers (readings near ±1e308) keeps its value: the sample is dropped. */
+const finiteOr = (next: number, kept: number): number => (Number.isFinite(next) ? next : kept);
+
 /**
  * A reading. `tracking` is false outside jobs; `paused` excludes it when the field says so.
  * Numeric strategies receive numbers only (the caller validates).
@@ -86,18 +89,21 @@ export function sampleTracker(t: Tracker, reading: unknown, tracking: boolean, p
       t.value = reading;
       return;
     case "accumulate":
-      t.value = (t.value as number) + (reading as number);
+      t.value = finiteOr((t.value as number) + (reading as number), t.value as number);
       return;
     case "delta": {
       const r = reading as number;
-      if (t.prev !== null) t.value = (t.value as number) + (r - t.prev);
+      if (t.prev !== null) t.value = finiteOr((t.value as number) + (r - t.prev), t.value as number);
       t.prev = r;
       return;
     }
-    case "average":
+    case "average": {
+      const next = ((t.value as number) * t.count + (reading as number)) / (t.count + 1);
+      if (!Number.isFinite(next)) return;
       t.count += 1;
-      t.value = ((t.value as number) * (t.count - 1) + (reading as number)) / t.count;
+      t.value = next;
       return;
+    }
     case "maximum":
     case "minimum": {
       const r = reading as number;

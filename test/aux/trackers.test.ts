@@ -47,6 +47,14 @@ test("accumulate, average, maximum, minimum", () => {
   assert.equal(feed(field("strategy=minimum\ninit_tracker=true"), s, 1), 1);
 });
 
+test("a reading that would take a sum or an average past the finite numbers is dropped; the value stays a number", () => {
+  const huge: [number, boolean, boolean][] = [[5, true, false], [1e308, true, false], [-1e308, true, false], [7, true, false]];
+  // -1e308 after 1e308 would make the sum -Infinity (stored as null): dropped, as is 7 after it.
+  assert.equal(feed(field("strategy=delta"), huge), 1e308);
+  assert.equal(feed(field("strategy=accumulate"), [[1e308, true, false], [1e308, true, false], [-1e308, true, false]]), 0);
+  assert.equal(feed(field("strategy=average"), [[1e308, true, false], [1e308, true, false], [4, true, false]]), (1e308 + 4) / 2);
+});
+
 test("collect keeps unique values, at most 100, dropping the oldest", () => {
   const f = field("strategy=collect");
   assert.deepEqual(feed(f, [[1, true, false], [2, true, false], [1, true, false]]), [1, 2]);
