@@ -23,6 +23,8 @@ export const MAX_BATCH = 32;
 export interface RpcLimits {
   maxBatch: number;
   maxAnswerChars: number;
+  /** The error's text when an answer is over `maxAnswerChars` (default: "Answer larger than …"). */
+  tooLargeMessage?: string;
 }
 export const DEFAULT_RPC_LIMITS: RpcLimits = { maxBatch: MAX_BATCH, maxAnswerChars: MAX_ANSWER_CHARS };
 
@@ -60,6 +62,7 @@ async function processObject(obj: unknown, table: MethodTable, ctx: RequestConte
 }
 
 function tooLarge(limits: RpcLimits): ApiError {
+  if (limits.tooLargeMessage) return new ApiError("answer_too_large", limits.tooLargeMessage);
   const max = limits.maxAnswerChars;
   const size = max >= 2 ** 20 ? `${Math.round(max / 2 ** 20)} MiB` : `${max} characters`;
   return new ApiError("answer_too_large", `Answer larger than ${size}: ask for less (limit and start to page, smaller batches)`);

@@ -1,10 +1,11 @@
-// Warnings about refused requests, throttled per kind: a hostile client can send thousands of
-// refused requests a second, and each must not become a log line (the log is on the SD card).
+// Warnings about refused requests, and routine lines a client can cause at will, throttled per
+// kind: a hostile client can send thousands of requests a second, and each must not become a log
+// line (the log is on the SD card, and the recent log clients show is a small ring).
 
 import type { Logger } from "../log.js";
 
 export class RefusalLog {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  private readonly last = new Map<string, { at: number; lines: number; suppressed: number }>();
 
   constructor(
     private readonly logger: Logger,
@@ -12,16 +13,38 @@ export class RefusalLog {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** One line per kind per interval. */
   warn(event: string, fields: Record<string, unknown>): void {
+    this.emit("warn", event, fields, 1);
+  }
+
+  /**
+   * Lines of a routine kind (a WebSocket opened or closed): up to `burst` per interval, so a
+   * client reconnecting in a loop cannot flood the log; the next line says how many were left out.
+   */
+  routine(level: "info" | "warn", event: string, fields: Record<string, unknown>, burst = 20): void {
+    this.emit(level, event, fields, burst);
+  }
+
+  private emit(level: "info" | "warn", event: string, fields: Record<string, unknown>, burst: number): void {
     const t = this.now();
-    const seen = this.last.get(event);
-    if (seen && t - seen.at < this.intervalMs) {
+    let seen = this.last.get(event);
+    if (seen && t - seen.at >= this.intervalMs) {
+      seen = { at: t, lines: 0, suppressed: seen.suppressed };
+      this.last.set(event, seen);
+    }
+    if (!seen) {
+      seen = { at: t, lines: 0, suppressed: 0 };
+      this.last.set(event, seen);
+    }
+    if (seen.lines >= burst) {
       seen.suppressed++;
       return;
     }
-    const extra = seen && seen.suppressed > 0 ? { similar_since_last: seen.suppressed } : {};
-    this.last.set(event, { at: t, suppressed: 0 });
-    this.logger.warn(event, { ...fields, ...extra });
+    seen.lines++;
+    const extra = seen.suppressed > 0 ? { similar_since_last: seen.suppressed } : {};
+    seen.suppressed = 0;
+    this.logger[level](event, { ...fields, ...extra });
   }
 }
 

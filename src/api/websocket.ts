@@ -29,8 +29,16 @@ export const DEFAULT_MAX_WS_CONNECTIONS = 50;
 const LOW_WATER = 1024 * 1024;
 /** Never queue more than one full answer plus this for one client: past it, it is dropped. */
 export const MAX_WS_BUFFERED = MAX_ANSWER_CHARS + 4 * 1024 * 1024;
-/** Requests read ahead of the one being answered; past this the socket is not read. */
+/** Requests read ahead of the one being answered; past this many, or this many characters, the socket is not read. */
 const MAX_PENDING = 16;
+const MAX_PENDING_CHARS = 2 * 1024 * 1024;
+/**
+ * What all clients together may have queued: an answer built whole that would take the total past
+ * it is refused with an error (at least LOW_WATER is always allowed), so 50 clients that stop
+ * reading cannot hold 50 full answers. Streamed lists go out in LOW_WATER steps and are not refused.
+ */
+export const WS_SEND_BUDGET = 48 * 1024 * 1024;
+const BUSY = "Server busy: answers to other clients are still being sent; ask again shortly, or ask for less (limit and start to page)";
 
 export interface WebSocketOptions {
   maxConnections: number;
@@ -119,37 +127,49 @@ export class WebSocketHub {
   private attach(ws: WebSocket, ip: string): void {
     const client: WsClient = { id: this.nextId++, socket: ws, ip, info: null, connectedAt: Date.now() / 1000, queued: 0, stalledSince: 0, onDrain: null, held: null, heldChars: 0 };
     this.clients.set(client.id, client);
-    this.logger.info("websocket.open", { id: client.id, ip, clients: this.clients.size });
+    this.refusals.routine("info", "websocket.open", { id: client.id, ip, clients: this.clients.size });
     // Messages of one client are answered in order, each once the answers before it have left.
     let chain: Promise<void> = Promise.resolve();
     let pending = 0;
+    let pendingChars = 0;
     ws.on("message", (data, isBinary) => {
       const text = isBinary ? "" : data.toString("utf8");
-      if (++pending > MAX_PENDING) ws.pause();
+      pendingChars += text.length;
+      if (++pending > MAX_PENDING || pendingChars > MAX_PENDING_CHARS) ws.pause();
       chain = chain
         .then(async () => {
           await this.drained(client);
           if (client.socket.readyState !== client.socket.OPEN) return;
           const ctx = { transport: "websocket" as const, ip, connection: { id: client.id, identify: (info: Record<string, unknown>) => (client.info = info) } };
-          const reply = await dispatchJsonRpc(text, this.table, ctx, DEFAULT_RPC_LIMITS, true);
+          const room = this.sendRoom();
+          const limits = room >= MAX_ANSWER_CHARS ? DEFAULT_RPC_LIMITS : { ...DEFAULT_RPC_LIMITS, maxAnswerChars: room, tooLargeMessage: BUSY };
+          const reply = await dispatchJsonRpc(text, this.table, ctx, limits, true);
           if (typeof reply === "string") this.send(client, reply);
           else if (reply !== null) await this.sendFragmented(client, reply);
         })
         .catch((err) => this.logger.error("websocket.dispatch_failed", { id: client.id, error: (err as Error).message }))
         .finally(() => {
-          if (--pending <= MAX_PENDING / 2 && ws.isPaused) ws.resume();
+          pendingChars -= text.length;
+          if (--pending <= MAX_PENDING / 2 && pendingChars <= MAX_PENDING_CHARS / 2 && ws.isPaused) ws.resume();
         });
     });
     ws.on("close", () => {
       this.clients.delete(client.id);
       client.onDrain?.();
-      this.logger.info("websocket.close", { id: client.id, clients: this.clients.size });
+      this.refusals.routine("info", "websocket.close", { id: client.id, clients: this.clients.size });
     });
-    ws.on("error", (err) => this.logger.warn("websocket.error", { id: client.id, error: err.message }));
+    ws.on("error", (err) => this.refusals.routine("warn", "websocket.error", { id: client.id, error: err.message }));
     // ws answers every ping itself; a client that pings without reading would pile pongs up.
     ws.on("ping", () => {
       if (ws.bufferedAmount > client.queued + LOW_WATER) this.drop(client, "pinging without reading");
     });
+  }
+
+  /** How large an answer built whole may be now, given what all clients have queued. */
+  private sendRoom(): number {
+    let queued = 0;
+    for (const c of this.clients.values()) queued += c.queued + c.heldChars;
+    return Math.max(LOW_WATER, WS_SEND_BUDGET - queued);
   }
 
   /** Resolves once the client's queue is at most LOW_WATER (or it has gone). */

@@ -90,6 +90,27 @@ test("refusals are logged once per kind per interval, with a count of the rest",
   assert.equal(lines[2]![1]["similar_since_last"], 999);
 });
 
+test("routine lines a client can cause at will: up to a burst per kind per interval, then a count of the rest", () => {
+  const lines: [string, string, Record<string, unknown>][] = [];
+  const logger = {
+    info: (e: string, f: Record<string, unknown>) => lines.push(["info", e, f]),
+    warn: (e: string, f: Record<string, unknown>) => lines.push(["warn", e, f]),
+  } as unknown as Logger;
+  let now = 0;
+  const log = new RefusalLog(logger, 10_000, () => now);
+  for (let i = 0; i < 2000; i++) {
+    log.routine("info", "websocket.open", { id: i });
+    log.routine("warn", "websocket.error", { id: i }, 5);
+  }
+  assert.equal(lines.filter(([, e]) => e === "websocket.open").length, 20);
+  assert.equal(lines.filter(([l, e]) => e === "websocket.error" && l === "warn").length, 5);
+  now = 10_000;
+  log.routine("info", "websocket.open", { id: "next" });
+  assert.deepEqual(lines.at(-1), ["info", "websocket.open", { id: "next", similar_since_last: 1980 }]);
+  log.routine("info", "websocket.open", { id: "after" });
+  assert.deepEqual(lines.at(-1), ["info", "websocket.open", { id: "after" }], "the count is given once");
+});
+
 test("configuration: allowed_hosts from the environment, cors_domains and the WebSocket cap validated", async () => {
   const { loadConfig } = await import("../../src/config/config.js");
   const cfg = loadConfig({ env: { PRINTLOG_ALLOWED_HOSTS: "printer.home.arpa, *.lan", PRINTLOG_CORS_DOMAINS: "*.local" } });

@@ -194,8 +194,9 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
     }
     assert.equal(dropped, 20, "every stalled client was dropped");
     // ...and forgotten: their slots are free again.
-    while (Date.now() < deadline && (s.pl.output().match(/websocket.close/g) ?? []).length < 21) await sleep(200);
-    assert.ok((s.pl.output().match(/websocket.close/g) ?? []).length >= 21, "the dropped clients are closed");
+    const count = async () => (await raw(s.port, "/server/info")).body.result.websocket_count as number;
+    while (Date.now() < deadline && (await count()) > 0) await sleep(200);
+    assert.equal(await count(), 0, "the dropped clients are closed");
   } finally {
     clearInterval(timer);
     for (const ws of stuck) ws.terminate();
@@ -205,4 +206,58 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
   // of the margin is the collector's slack on a loaded machine (25-180 MB seen; queued whole: >1 GB).
   assert.ok(peak - base < 300, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB with 20 stalled clients`);
   assert.equal((await raw(s.port, "/server/history/totals")).status, 200);
+});
+
+test("WebSocket clients that stop reading cannot queue more than the send budget between them; a reader is told the server is busy, then answered", { timeout: 180_000 }, async (t) => {
+  const base = rssMiB(s.pl.proc.pid!);
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(s.pl.proc.pid!))), 50);
+  // A batch of 32 whole lists is built whole: ~16 MiB of answer each.
+  const batch = JSON.stringify(Array.from({ length: 32 }, (_, i) => rpc("server.history.list", { limit: 0 }, i)));
+  const stuck: WebSocket[] = [];
+  let reader: WebSocket | undefined;
+  try {
+    for (let i = 0; i < 30; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/websocket`);
+      await new Promise((r, j) => ws.once("open", r).once("error", j));
+      ws.on("error", () => undefined);
+      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      ws.send(batch);
+      stuck.push(ws);
+    }
+    await sleep(3000);
+    const ws = (reader = new WebSocket(`ws://127.0.0.1:${s.port}/websocket`));
+    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    // The batch's answer (an array), not a notification.
+    const ask = () =>
+      new Promise<any[]>((resolve) => {
+        const on = (d: WebSocket.RawData) => {
+          const m = JSON.parse(d.toString());
+          if (!Array.isArray(m)) return;
+          ws.off("message", on);
+          resolve(m);
+        };
+        ws.on("message", on);
+        ws.send(batch);
+      });
+    const busy = await ask();
+    assert.equal(busy.length, 32);
+    assert.equal(busy[0].error?.code, 400, JSON.stringify(busy[0]).slice(0, 200));
+    assert.match(busy[0].error.message, /^Server busy: answers to other clients are still being sent/);
+    // They leave: the budget is free again.
+    for (const ws of stuck) ws.terminate();
+    const count = async () => (await raw(s.port, "/server/info")).body.result.websocket_count as number;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await count()) > 1) await sleep(200);
+    const whole = await ask();
+    assert.equal(whole[0].result.jobs.length, JOBS);
+  } finally {
+    clearInterval(timer);
+    for (const ws of stuck) ws.terminate();
+    reader?.close();
+  }
+  t.diagnostic(`RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB with 30 stalled clients asking for 16 MiB each`);
+  // With no budget this was +1.7 GB (each client's 16 MiB answer queued, as text and as frames);
+  // with it ~450 MB, most of it the heap the first three answers were built in.
+  assert.ok(peak - base < 900, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
 });
