@@ -103,7 +103,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
   };
   const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx), ...printerMethods(printer));
   const hosts = new HostCheck(config.auth.allowedHosts);
-  hub = new WebSocketHub(table, access, hosts, apiLogger, { maxConnections: config.server.maxWebsocketConnections });
+  hub = new WebSocketHub(table, access, hosts, apiLogger, { maxConnections: config.server.maxWebsocketConnections, oneshot: web.oneshot });
   const mqtt = await startMqtt(mqttSetup, { dataDir, table, bus, store, exists, aux, logger });
   const app = createApp({
     table,

@@ -44,6 +44,8 @@ export interface WebSocketOptions {
   maxConnections: number;
   /** A client whose queued answers make no progress for this long is dropped. */
   stallMs: number;
+  /** Accepts a one-time `?token=` in place of the API key (a browser cannot send headers here). */
+  oneshot?: { consume(token: string | null): boolean };
 }
 
 export interface WsClient {
@@ -64,6 +66,17 @@ export interface WsClient {
   held: string[] | null;
   /** Characters in `held`. */
   heldChars: number;
+}
+
+/** The `token` query parameter of a request URL, or null. */
+function queryToken(url: string | undefined): string | null {
+  const q = (url ?? "").indexOf("?");
+  if (q === -1) return null;
+  try {
+    return new URLSearchParams(url!.slice(q + 1)).get("token");
+  } catch {
+    return null;
+  }
 }
 
 export class WebSocketHub {
@@ -112,7 +125,7 @@ export class WebSocketHub {
       return refuse(403, "Forbidden");
     }
     const key = req.headers["x-api-key"];
-    if (!this.access.authorized(ip, typeof key === "string" ? key : undefined)) return refuse(401, "Unauthorized");
+    if (!this.access.authorized(ip, typeof key === "string" ? key : undefined) && !this.options.oneshot?.consume(queryToken(req.url))) return refuse(401, "Unauthorized");
     if (this.clients.size >= this.options.maxConnections) {
       this.refusals.warn("websocket.refused_full", { ip, clients: this.clients.size });
       return refuse(503, `Maximum number of WebSocket connections (${this.options.maxConnections}) reached`);

@@ -14,6 +14,7 @@ import { decodePng } from "../../src/files/png-shrink.js";
 import { http, jsonBody, RpcClient, sleep, startCli, tempDir } from "../helpers.js";
 import { HistoryStore } from "../../src/history/store.js";
 import { silentLogger } from "../../src/log.js";
+import WebSocket from "ws";
 
 const GCODE = (extra = "") =>
   [
@@ -204,6 +205,19 @@ test("writes are refused with a clear 403; the log is the logs root's moonraker.
   assert.equal((await fetch(`${pl.url}/server/files/logs/moonraker.log?token=${token}`)).status, 401, "a token works once");
   const ws = await RpcClient.connect(pl.url, key);
   assert.equal(typeof (await ws.call("access.oneshot_token")).result, "string");
+  // A browser cannot send the key on a WebSocket: a oneshot token in the URL opens it, once.
+  const wsUrl = pl.url.replace(/^http/, "ws") + "/websocket";
+  const opens = (url: string) =>
+    new Promise<number>((resolve) => {
+      const c = new WebSocket(url);
+      c.once("open", () => (c.close(), resolve(101)));
+      c.once("unexpected-response", (_req, res) => (c.terminate(), resolve(res.statusCode ?? 0)));
+      c.once("error", () => resolve(0));
+    });
+  assert.equal(await opens(wsUrl), 401);
+  const wsToken = (await ws.call("access.oneshot_token")).result as string;
+  assert.equal(await opens(`${wsUrl}?token=${wsToken}`), 101);
+  assert.equal(await opens(`${wsUrl}?token=${wsToken}`), 401, "a token opens one connection");
   assert.equal((await ws.call("server.files.upload")).error.code, 403);
   ws.close();
   void jsonBody;
