@@ -9,7 +9,8 @@ export interface RequestContext {
   transport: "http" | "jsonrpc-http" | "websocket" | "mqtt";
   ip: string;
   /** The WebSocket connection, when the request came over one. */
-  connection?: { id: number; identify(info: Record<string, unknown>): void };
+  /** The WebSocket connection; `identify` is false when it was identified already. */
+  connection?: { id: number; identify(info: Record<string, unknown>): boolean };
 }
 
 export interface ApiMethod {

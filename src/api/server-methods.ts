@@ -89,7 +89,8 @@ export function serverMethods(ctx: ServerContext): ApiMethod[] {
       handler: (args, rc) => {
         const info = { client_name: args.str("client_name"), version: args.str("version"), type: args.str("type"), url: args.str("url") };
         if (!rc.connection) throw badRequest("server.connection.identify is only available over the WebSocket");
-        rc.connection.identify(info);
+        // As Moonraker: a connection says who it is once.
+        if (!rc.connection.identify(info)) throw badRequest("Connection already identified");
         return { connection_id: rc.connection.id };
       },
     },

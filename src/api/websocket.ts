@@ -153,7 +153,7 @@ export class WebSocketHub {
         .then(async () => {
           await this.drained(client);
           if (client.socket.readyState !== client.socket.OPEN) return;
-          const ctx = { transport: "websocket" as const, ip, connection: { id: client.id, identify: (info: Record<string, unknown>) => (client.info = info) } };
+          const ctx = { transport: "websocket" as const, ip, connection: { id: client.id, identify: (info: Record<string, unknown>) => client.info === null && ((client.info = info), true) } };
           const room = this.sendRoom();
           const limits = room >= MAX_ANSWER_CHARS ? DEFAULT_RPC_LIMITS : { ...DEFAULT_RPC_LIMITS, maxAnswerChars: room, tooLargeMessage: BUSY };
           const reply = await dispatchJsonRpc(text, this.table, ctx, limits, true);

@@ -244,6 +244,14 @@ test("every unknown method answers -32601; identify needs its params; spoolman, 
   const missing = await ws.call("server.connection.identify", { client_name: "x" });
   assert.equal(missing.error.code, 400);
   assert.match(missing.error.message, /No data for argument: version/);
+  // Once per connection, as Moonraker: a second identify is refused and the first one stands.
+  const who = { client_name: "first", version: "1", type: "web", url: "u" };
+  const twice = await RpcClient.connect(pl.url);
+  assert.equal(typeof (await twice.call("server.connection.identify", who)).result.connection_id, "number");
+  const again = await twice.call("server.connection.identify", { ...who, client_name: "second" });
+  assert.equal(again.error.code, 400);
+  assert.match(again.error.message, /Connection already identified/);
+  twice.close();
   assert.deepEqual((await ws.call("server.webcams.list")).result, { webcams: [] });
   assert.deepEqual((await ws.call("server.job_queue.status")).result, { queued_jobs: [], queue_state: "ready" });
   // "Add to Queue" must not pretend: a clear error, over JSON-RPC and HTTP.
