@@ -8,8 +8,7 @@ export type HttpVerb = "GET" | "POST" | "DELETE";
 export interface RequestContext {
   transport: "http" | "jsonrpc-http" | "websocket" | "mqtt";
   ip: string;
-  /** The WebSocket connection, when the request came over one. */
-  /** The WebSocket connection; `identify` is false when it was identified already. */
+  /** The WebSocket connection, when the request came over one; `identify` is false when it was identified already. */
   connection?: { id: number; identify(info: Record<string, unknown>): boolean };
 }
 
