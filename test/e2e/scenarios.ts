@@ -87,12 +87,15 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
   });
 
   await t.test("pause and resume from the screen -> completed, paused time excluded", async () => {
-    vp.startPrint("CUBE~1.GCO");
+    // The long file (10 s): on a loaded machine the progress can be seen late, and a 5 s print
+    // could end before the pause below.
+    vp.startPrint("BENCHY~1.GCO");
     let job = await waitJob(url(), (j) => newJob(j) && j.status === "in_progress", "the job to start");
     // Paused once it prints (a pause during the start G-code's heat-up shows nothing on plain Marlin).
     const id = job.job_id;
     await waitJob(url(), (j) => j.job_id === id && (j.printlog.progress ?? 0) > 0, "the print to progress");
     await sleep(1000);
+    assert.ok(vp.printing, "the printer still prints when it is paused");
     vp.pause();
     if (expect.pauseDetected) await waitJob(url(), (j) => j.printlog.paused === true, "the pause to be seen", 15_000);
     await sleep(3000);
@@ -110,9 +113,10 @@ export async function runDialect(t: TestContext, dialect: VpDialect, expect: Dia
   });
 
   await t.test("cancel from the screen -> cancelled", async () => {
-    vp.startPrint("VASE~1.GCO");
+    vp.startPrint("BENCHY~1.GCO"); // the long file, so a start seen late still leaves time to cancel
     const job = await waitJob(url(), (j) => newJob(j) && j.status === "in_progress", "the job to start");
     await sleep(1500);
+    assert.ok(vp.printing, "the printer still prints when it is cancelled");
     vp.cancel();
     const done = await waitJob(url(), (j) => j.job_id === job.job_id && j.status !== "in_progress", "the cancel", 20_000);
     lastId = done.job_id;
