@@ -29,12 +29,9 @@ export class RefusalLog {
   private emit(level: "info" | "warn", event: string, fields: Record<string, unknown>, burst: number): void {
     const t = this.now();
     let seen = this.last.get(event);
-    if (seen && t - seen.at >= this.intervalMs) {
-      seen = { at: t, lines: 0, suppressed: seen.suppressed };
-      this.last.set(event, seen);
-    }
-    if (!seen) {
-      seen = { at: t, lines: 0, suppressed: 0 };
+    if (!seen || t - seen.at >= this.intervalMs) {
+      // A new interval; what was left out in the last one is counted on its first line.
+      seen = { at: t, lines: 0, suppressed: seen?.suppressed ?? 0 };
       this.last.set(event, seen);
     }
     if (seen.lines >= burst) {
