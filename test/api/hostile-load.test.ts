@@ -48,6 +48,18 @@ async function peakRss(work: () => Promise<unknown>): Promise<number> {
   return Math.max(peak, rssMiB(s.pl.proc.pid!));
 }
 
+/** A WebSocket that never reads: its receive window fills and the server's sends back up. */
+async function stalledWebSocket(): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/websocket`);
+  await new Promise((r, j) => ws.once("open", r).once("error", j));
+  ws.on("error", () => undefined);
+  (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  return ws;
+}
+
+/** The server's count of connected WebSocket clients. */
+const websocketCount = async () => (await raw(s.port, "/server/info")).body.result.websocket_count as number;
+
 test("a whole 3,000-job history is one answer; a batch of full lists is cut at the answer budget", { timeout: 120_000 }, async (t) => {
   const one = await raw(s.port, "/server/history/list?limit=0");
   assert.equal(one.status, 200);
@@ -123,10 +135,7 @@ test("a connection that pipelines 1,000 whole-history requests and never reads h
   let closedAt = 0;
   const closed = new Promise<void>((resolve) => sock.on("close", () => ((closedAt = Date.now()), resolve())));
   sock.write(`GET /server/history/list?limit=0 HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\n\r\n`.repeat(1000));
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 25);
-  await sleep(5000);
-  clearInterval(timer);
+  const peak = await peakRss(() => sleep(5000));
   t.diagnostic(`1,000 pipelined lists, never read: RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
   // Run together, the queued answers took ~320 MB more.
   assert.ok(peak - base < 60, `RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
@@ -164,11 +173,7 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
   const timer = setInterval(() => (peak = Math.max(peak, rssMiB(s.pl.proc.pid!))), 50);
   try {
     for (let i = 0; i < 20; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/websocket`);
-      await new Promise((r, j) => ws.once("open", r).once("error", j));
-      ws.on("error", () => undefined);
-      // Stop reading: the socket's receive window fills and the server's sends back up.
-      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const ws = await stalledWebSocket();
       // 30 full lists asked for: queued whole, that would be over 1 GB for the 20 clients.
       for (let k = 0; k < 30; k++) ws.send(JSON.stringify(rpc("server.history.list", { limit: 0 }, k)));
       stuck.push(ws);
@@ -194,9 +199,8 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
     }
     assert.equal(dropped, 20, "every stalled client was dropped");
     // ...and forgotten: their slots are free again.
-    const count = async () => (await raw(s.port, "/server/info")).body.result.websocket_count as number;
-    while (Date.now() < deadline && (await count()) > 0) await sleep(200);
-    assert.equal(await count(), 0, "the dropped clients are closed");
+    while (Date.now() < deadline && (await websocketCount()) > 0) await sleep(200);
+    assert.equal(await websocketCount(), 0, "the dropped clients are closed");
   } finally {
     clearInterval(timer);
     for (const ws of stuck) ws.terminate();
@@ -210,52 +214,47 @@ test("20 WebSocket clients that stop reading are dropped, the server's memory st
 
 test("WebSocket clients that stop reading cannot queue more than the send budget between them; a reader is told the server is busy, then answered", { timeout: 180_000 }, async (t) => {
   const base = rssMiB(s.pl.proc.pid!);
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(s.pl.proc.pid!))), 50);
   // A batch of 32 whole lists is built whole: ~16 MiB of answer each.
   const batch = JSON.stringify(Array.from({ length: 32 }, (_, i) => rpc("server.history.list", { limit: 0 }, i)));
   const stuck: WebSocket[] = [];
   let reader: WebSocket | undefined;
-  try {
-    for (let i = 0; i < 30; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/websocket`);
-      await new Promise((r, j) => ws.once("open", r).once("error", j));
-      ws.on("error", () => undefined);
-      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-      ws.send(batch);
-      stuck.push(ws);
-    }
-    await sleep(3000);
-    const ws = (reader = new WebSocket(`ws://127.0.0.1:${s.port}/websocket`));
-    await new Promise((r, j) => ws.once("open", r).once("error", j));
-    // The batch's answer (an array), not a notification.
-    const ask = () =>
-      new Promise<any[]>((resolve) => {
-        const on = (d: WebSocket.RawData) => {
-          const m = JSON.parse(d.toString());
-          if (!Array.isArray(m)) return;
-          ws.off("message", on);
-          resolve(m);
-        };
-        ws.on("message", on);
+  const peak = await peakRss(async () => {
+    try {
+      for (let i = 0; i < 30; i++) {
+        const ws = await stalledWebSocket();
         ws.send(batch);
-      });
-    const busy = await ask();
-    assert.equal(busy.length, 32);
-    assert.equal(busy[0].error?.code, 400, JSON.stringify(busy[0]).slice(0, 200));
-    assert.match(busy[0].error.message, /^Server busy: answers to other clients are still being sent/);
-    // They leave: the budget is free again.
-    for (const ws of stuck) ws.terminate();
-    const count = async () => (await raw(s.port, "/server/info")).body.result.websocket_count as number;
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && (await count()) > 1) await sleep(200);
-    const whole = await ask();
-    assert.equal(whole[0].result.jobs.length, JOBS);
-  } finally {
-    clearInterval(timer);
-    for (const ws of stuck) ws.terminate();
-    reader?.close();
-  }
+        stuck.push(ws);
+      }
+      await sleep(3000);
+      const ws = (reader = new WebSocket(`ws://127.0.0.1:${s.port}/websocket`));
+      await new Promise((r, j) => ws.once("open", r).once("error", j));
+      // The batch's answer (an array), not a notification.
+      const ask = () =>
+        new Promise<any[]>((resolve) => {
+          const on = (d: WebSocket.RawData) => {
+            const m = JSON.parse(d.toString());
+            if (!Array.isArray(m)) return;
+            ws.off("message", on);
+            resolve(m);
+          };
+          ws.on("message", on);
+          ws.send(batch);
+        });
+      const busy = await ask();
+      assert.equal(busy.length, 32);
+      assert.equal(busy[0].error?.code, 400, JSON.stringify(busy[0]).slice(0, 200));
+      assert.match(busy[0].error.message, /^Server busy: answers to other clients are still being sent/);
+      // They leave: the budget is free again.
+      for (const ws of stuck) ws.terminate();
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && (await websocketCount()) > 1) await sleep(200);
+      const whole = await ask();
+      assert.equal(whole[0].result.jobs.length, JOBS);
+    } finally {
+      for (const ws of stuck) ws.terminate();
+      reader?.close();
+    }
+  });
   t.diagnostic(`RSS ${base.toFixed(0)} -> peak ${peak.toFixed(0)} MiB with 30 stalled clients asking for 16 MiB each`);
   // With no budget this was +1.7 GB (each client's 16 MiB answer queued, as text and as frames);
   // with it ~450 MB, most of it the heap the first three answers were built in.
