@@ -10,6 +10,7 @@ import { parseLine } from "../protocol/parse.js";
 import type { PrinterEvent } from "../protocol/events.js";
 import { dueCommands, newPollMemory, setupCommands, type PollMemory, type PollSettings } from "../serial/poll-plan.js";
 import type { LineSource } from "../serial/link.js";
+import { AwakeClock, SilenceWatch } from "../serial/awake-clock.js";
 import { closedFromRecord } from "./adopt.js";
 import { writeFileDate } from "./file-date-store.js";
 import { localFileFor, type LocalFile } from "./local-name.js";
@@ -18,12 +19,15 @@ import type { Effect, RecorderInput, RecorderState, ReducerOptions } from "./typ
 
 /** How long a finish waits for the closing filament reading before it goes out anyway. */
 const CLOSING_HOLD_MS = 3000;
+/** The most one tick (every second) counts towards the handshake's and the silence's timeouts. */
+const MAX_TICK_STEP_S = 2;
 
 type FinishEffect = Extract<Effect, { kind: "finish" }>;
 
 export interface RecorderOptions extends ReducerOptions, PollSettings {
   gcodeDir: string | null;
-  /** No line at all for this long while commands time out: close and reopen the port. */
+  /** No line at all for this long (of printlog's running time) while a command waits: close and
+   *  reopen the port. */
   silentSeconds: number;
   handshakeSeconds: number;
 }
@@ -43,8 +47,11 @@ export class Recorder {
   private currentJobId: string | null = null;
   /** The job that ended last (a date for its file may still come). */
   private endedJobId: string | null = null;
-  /** `banner`: the printer printed its start banner at this baud, so no baud fallback. */
+  /** `banner`: the printer printed its start banner at this baud, so no baud fallback.
+   *  `sentAt` is on `clock`, like every timeout of the link's liveness. */
   private handshake = { attempts: 0, sentAt: 0, banner: false };
+  private readonly clock = new AwakeClock(MAX_TICK_STEP_S);
+  private readonly silence = new SilenceWatch();
   private held: { effect: FinishEffect; timer: NodeJS.Timeout; waiting: number } | null = null;
   private lineHooks: LineHook[] = [];
   private stopped = false;
@@ -95,7 +102,7 @@ export class Recorder {
       this.logger.warn("printer.reset", { note: "the printer printed its start banner" });
       this.poll = newPollMemory();
       this.link.abandonPending();
-      this.handshake = { attempts: 1, sentAt: time, banner: true };
+      this.handshake = { attempts: 1, sentAt: this.clock.now, banner: true };
       void this.send("M115");
     }
     if (ev.type === "ok" && !this.poll.handshakeDone && this.state.firmware !== null) {
@@ -265,34 +272,38 @@ export class Recorder {
 
   private onOpen(): void {
     this.poll = newPollMemory();
-    this.handshake = { attempts: 1, sentAt: this.now(), banner: false };
+    this.handshake = { attempts: 1, sentAt: this.clock.now, banner: false };
+    this.silence.reset(this.clock.now);
     this.input({ type: "link_up" }, this.now());
     void this.send("M115");
   }
 
-  /** Runs once a second: timeouts in the reducer, the handshake, the poll schedule, liveness. */
+  /** Runs once a second: timeouts in the reducer, the handshake, the poll schedule, liveness.
+   *  The link's liveness is timed on `clock`: a stall of printlog is not the printer's silence. */
   tick(): void {
     const now = this.now();
+    const awake = this.clock.advance(now);
     this.input({ type: "tick" }, now);
     if (!this.link.isOpen) return;
     if (!this.poll.handshakeDone) {
-      if (now - this.handshake.sentAt >= this.opts.handshakeSeconds) {
+      if (awake - this.handshake.sentAt >= this.opts.handshakeSeconds) {
         if (this.handshake.attempts >= 3 && !this.handshake.banner) {
           this.logger.warn("printer.no_answer", { note: "no answer to M115; trying the next baud rate" });
-          this.handshake = { attempts: 0, sentAt: now, banner: false };
+          this.handshake = { attempts: 0, sentAt: awake, banner: false };
           this.link.nextBaud();
           return;
         }
         this.handshake.attempts += 1;
-        this.handshake.sentAt = now;
+        this.handshake.sentAt = awake;
         void this.send("M115");
       }
       return;
     }
     for (const cmd of dueCommands(this.state, this.poll, this.opts, now)) void this.send(cmd);
-    if (this.link.busy && this.link.lastLineAt > 0 && now - this.link.lastLineAt > this.opts.silentSeconds) {
-      this.logger.warn("printer.silent", { seconds: Math.round(now - this.link.lastLineAt), note: "reopening the port" });
-      this.link.lastLineAt = now;
+    const silent = this.silence.silentFor(this.link.lastLineAt, this.link.busy, awake);
+    if (silent > this.opts.silentSeconds) {
+      this.logger.warn("printer.silent", { seconds: Math.round(silent), note: "reopening the port" });
+      this.silence.reset(awake);
       this.link.reconnect("the printer stopped answering");
     }
   }

@@ -49,6 +49,8 @@ const ANSWERS: [RegExp, RegExp][] = [
  *  command timeout left printlog blind for 30 s after every screen cancel. */
 const LOST_INTERVALS = 3;
 const LOST_MIN_S = 5;
+/** How long a command timer that fired late (printlog stalled) waits for input already there. */
+const STALL_GRACE_MS = 1000;
 
 /** A firmware that does not know the command answers that instead. */
 const REFUSED = /(Unknown command|Unknown M code|not supported|^Error:|^echo:\s*Error|No media|No SD card|SD init fail|volume\.init failed)/i;
@@ -253,13 +255,24 @@ export class PrinterLink extends EventEmitter<PrinterLinkEvents> implements Line
   }
 
   private armTimer(): void {
-    if (!this.inflight) return;
-    clearTimeout(this.inflight.timer);
-    this.inflight.timer = setTimeout(() => {
-      this.opts.logger.debug("serial.timeout", { command: this.inflight?.command });
+    const inflight = this.inflight;
+    if (!inflight) return;
+    clearTimeout(inflight.timer);
+    const ms = this.waitMs();
+    const due = Date.now() + ms;
+    let graced = false;
+    const expire = () => {
+      // Fired late: printlog itself stalled (an SD card's fsync, swapping), and timers run before
+      // the input that waited meanwhile is read. Its answer may be there: look once more.
+      if (!graced && Date.now() - due > STALL_GRACE_MS) {
+        graced = true;
+        inflight.timer = setTimeout(expire, STALL_GRACE_MS).unref();
+        return;
+      }
+      this.opts.logger.debug("serial.timeout", { command: inflight.command });
       this.complete(false);
-    }, this.waitMs());
-    this.inflight.timer.unref();
+    };
+    inflight.timer = setTimeout(expire, ms).unref();
   }
 
   private pump(): void {

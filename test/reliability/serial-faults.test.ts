@@ -1,5 +1,6 @@
 // Serial faults through the real process and a real pseudo-terminal: line noise in the middle
-// of a print, and a printer that stops answering (then answers again).
+// of a print, a printer that stops answering (then answers again), and printlog itself stalled
+// while the printer goes on answering.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,12 +9,12 @@ import { join } from "node:path";
 import { VirtualPrinter } from "../../scripts/virtual-printer.js";
 import { http, sleep, startCli, tempDir } from "../helpers.js";
 
-async function setup(t: { after(fn: () => unknown): void }, timeout = 5) {
+async function setup(t: { after(fn: () => unknown): void }, timeout = 5, printSeconds = 8) {
   const dir = await tempDir(t);
   const link = join(dir, "printer");
   const cfg = join(dir, "c.cfg");
   await writeFile(cfg, `[server]\nhost: 127.0.0.1\nport: 0\ndata_dir: ${join(dir, "d")}\n[printer]\ndevice: ${link}\npoll_printing_seconds: 1\npoll_idle_seconds: 2\ncommand_timeout_seconds: ${timeout}\n`);
-  const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds: 8 });
+  const vp = new VirtualPrinter({ link, dialect: "marlin2_host", printSeconds });
   await vp.plug();
   const pl = await startCli(["serve", "--config", cfg]);
   t.after(async () => {
@@ -78,4 +79,32 @@ test("a printer that stops answering: the port is reopened, the job becomes klip
   }
   assert.equal(job.status, "completed", JSON.stringify(job.printlog.timeline));
   assert.ok(job.printlog.timeline.some((e: any) => e.event === "reopened"));
+});
+
+test("printlog stalled for longer than the silence limit (SIGSTOP) while the printer answers: no reopen, the job completes", { timeout: 90_000 }, async (t) => {
+  // Command timeout 3 s: the port is reopened after 10 s of silence. An SD card's slow fsync or
+  // swapping stalls printlog the same way; the answers wait in the pseudo-terminal meanwhile.
+  const { vp, pl } = await setup(t, 3, 15);
+  vp.startPrint("BENCHY~1.GCO"); // 30 s
+  let job: any;
+  for (let i = 0; i < 50 && job?.status !== "in_progress"; i++) {
+    job = await lastJob(pl.url);
+    await sleep(200);
+  }
+  assert.equal(job.status, "in_progress");
+  process.kill(pl.proc.pid!, "SIGSTOP");
+  await sleep(13_000);
+  process.kill(pl.proc.pid!, "SIGCONT");
+  for (let i = 0; i < 200; i++) {
+    job = await lastJob(pl.url);
+    if (job.status !== "in_progress") break;
+    await sleep(200);
+  }
+  assert.equal(job.status, "completed", JSON.stringify(job.printlog.timeline));
+  assert.ok(!job.printlog.timeline.some((e: any) => e.event === "reopened"), JSON.stringify(job.printlog.timeline));
+  assert.doesNotMatch(pl.output(), /printer\.silent|serial\.closed/);
+  const all = (await http(`${pl.url}/server/history/list?limit=0`)).body.result;
+  assert.equal(all.count, 1, "one job");
+  const info = (await http(`${pl.url}/server/info`)).body.result;
+  assert.equal(info.klippy_state, "ready");
 });
