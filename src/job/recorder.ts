@@ -21,6 +21,8 @@ import type { Effect, RecorderInput, RecorderState, ReducerOptions } from "./typ
 const CLOSING_HOLD_MS = 3000;
 /** The most one tick (every second) counts towards the handshake's and the silence's timeouts. */
 const MAX_TICK_STEP_S = 2;
+/** A tick this late is logged: what explains a gap in a job's record. */
+const STALL_LOG_S = 5;
 
 type FinishEffect = Extract<Effect, { kind: "finish" }>;
 
@@ -283,6 +285,7 @@ export class Recorder {
   tick(): void {
     const now = this.now();
     const awake = this.clock.advance(now);
+    if (this.clock.gap > STALL_LOG_S) this.logger.warn("printlog.stalled", { seconds: Math.round(this.clock.gap), note: "printlog itself did not run (slow storage, swapping, a suspended process); the printer's silence meanwhile is not counted" });
     this.input({ type: "tick" }, now);
     if (!this.link.isOpen) return;
     if (!this.poll.handshakeDone) {
@@ -310,6 +313,7 @@ export class Recorder {
 
   start(): void {
     this.link.start();
+    this.clock.advance(this.now());
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
   }

@@ -11,8 +11,12 @@ export class AwakeClock {
   constructor(private readonly maxStep: number) {}
 
   /** Advances by the wall time since the last call, at most `maxStep`; returns the new time. */
+  /** Wall time between the last two calls (0 before the second). */
+  gap = 0;
+
   advance(wallNow: number): number {
-    if (this.wall > 0) this.awake += Math.min(Math.max(wallNow - this.wall, 0), this.maxStep);
+    this.gap = this.wall > 0 ? wallNow - this.wall : 0;
+    this.awake += Math.min(Math.max(this.gap, 0), this.maxStep);
     this.wall = wallNow;
     return this.awake;
   }

@@ -11,6 +11,7 @@ test("the awake clock follows the wall clock in steps of at most maxStep", () =>
   assert.equal(c.advance(1001), 1);
   assert.equal(c.advance(1002.5), 2.5);
   assert.equal(c.advance(1030), 4.5, "a 27.5 s stall counts as 2 s");
+  assert.equal(c.gap, 27.5);
   assert.equal(c.advance(1029), 4.5, "the wall clock stepping back adds nothing");
   assert.equal(c.now, 4.5);
 });
