@@ -82,7 +82,7 @@ export class Recorder {
     if (this.recent.length > 8) this.recent.shift();
     for (const hook of this.lineHooks) hook(line, time);
     const ev = parseLine(line, { dialect: this.state.dialect, inFileList: this.state.inFileList, inJsonList: this.state.jsonListSince !== null });
-    this.observe(ev, time);
+    this.observe(ev);
     this.input(ev, time);
   }
 
@@ -90,7 +90,7 @@ export class Recorder {
     this.lineHooks.push(hook);
   }
 
-  private observe(ev: PrinterEvent, time: number): void {
+  private observe(ev: PrinterEvent): void {
     if (ev.type === "firmware") {
       this.logger.info("printer.identified", { firmware: ev.name, dialect: ev.dialect, machine: ev.machine });
       this.handshake.attempts = 0;

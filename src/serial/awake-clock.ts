@@ -10,10 +10,10 @@ export class AwakeClock {
   /** `maxStep`: the most one call may add (the ticker's interval plus its jitter). */
   constructor(private readonly maxStep: number) {}
 
-  /** Advances by the wall time since the last call, at most `maxStep`; returns the new time. */
   /** Wall time between the last two calls (0 before the second). */
   gap = 0;
 
+  /** Advances by the wall time since the last call, at most `maxStep`; returns the new time. */
   advance(wallNow: number): number {
     this.gap = this.wall > 0 ? wallNow - this.wall : 0;
     this.awake += Math.min(Math.max(this.gap, 0), this.maxStep);
