@@ -52,3 +52,9 @@ export function memoryLogger(minLevel: LogLevel = "debug"): Logger & { lines: st
   const lines: string[] = [];
   return Object.assign(createLogger((l) => lines.push(l), minLevel), { lines });
 }
+
+/** The first frames of an error's stack, on one line: where a fault of printlog happened. */
+export function stackOf(err: unknown): string {
+  const stack = err instanceof Error && typeof err.stack === "string" ? err.stack : "";
+  return stack.split("\n").slice(1, 6).map((l) => l.trim()).join(" | ");
+}

@@ -15,7 +15,7 @@ import { makeExistence } from "./files/gcode-dir.js";
 import { LogRing, teeLogger } from "./files/log-ring.js";
 import { createWebSurface } from "./api/web-surface.js";
 import { HistoryStore } from "./history/store.js";
-import type { Logger } from "./log.js";
+import { stackOf, type Logger } from "./log.js";
 import { Recorder } from "./job/recorder.js";
 import { loadSensorConfig } from "./aux/config.js";
 import { AuxService, auxTotalSpecs } from "./aux/service.js";
@@ -102,6 +102,7 @@ export async function startPrintlog(config: Config, logger: Logger): Promise<Pri
     klippy: () => printer.connection(),
   };
   const table = new MethodTable().add(...historyMethods(store, exists), ...auxMethods(aux), ...serverMethods(serverCtx), ...printerMethods(printer));
+  table.onInternalError = (method, err) => apiLogger.error("rpc.error", { method, error: (err as Error)?.message ?? String(err), stack: stackOf(err) });
   const hosts = new HostCheck(config.auth.allowedHosts);
   hub = new WebSocketHub(table, access, hosts, apiLogger, { maxConnections: config.server.maxWebsocketConnections, oneshot: web.oneshot });
   const mqtt = await startMqtt(mqttSetup, { dataDir, table, bus, store, exists, aux, logger });

@@ -16,7 +16,7 @@ import type { HostCheck } from "./host-check.js";
 import type { MethodTable } from "./methods.js";
 import { RefusalLog, shown } from "./refusal-log.js";
 import { discardBody, parseJsonObject, readBodyText } from "./request-body.js";
-import type { Logger } from "../log.js";
+import { stackOf, type Logger } from "../log.js";
 
 export { MAX_BODY_BYTES } from "./request-body.js";
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -113,7 +113,9 @@ export function createApp(deps: HttpDeps): Hono {
 
   app.onError((err, c) => {
     const e = err instanceof ApiError ? err : toApiError(err);
-    if (e.status >= 500) logger.error("http.error", { path: c.req.path, error: (err as Error).message });
+    // A fault of printlog is logged with where it happened; a refusal (503 while the printer is
+    // away, 4xx) is the client's answer, not news for the log.
+    if (e.code === "internal") logger.error("http.error", { path: c.req.path, error: (err as Error)?.message ?? String(err), stack: stackOf(err) });
     // A body cut off at the cap cannot be reused for another request on this connection.
     return e.code === "payload_too_large" ? jsonResponse(e.status, e.toHttpBody(), { Connection: "close" }) : errorResponse(e);
   });

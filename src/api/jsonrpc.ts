@@ -57,6 +57,7 @@ async function processObject(obj: unknown, table: MethodTable, ctx: RequestConte
     return hasId ? { jsonrpc: "2.0", result, id } : null;
   } catch (err) {
     const e = toApiError(err);
+    if (e.code === "internal") table.onInternalError(method.rpc, err);
     return error(e.rpcCode, e.message, id);
   }
 }

@@ -22,6 +22,8 @@ export interface ApiMethod {
 export class MethodTable {
   private readonly byRpc = new Map<string, ApiMethod>();
   private readonly byPath = new Map<string, Map<HttpVerb, ApiMethod>>();
+  /** Told of every method that failed with an internal error (a fault of printlog: logged). */
+  onInternalError: (method: string, err: unknown) => void = () => undefined;
 
   add(...methods: ApiMethod[]): this {
     for (const m of methods) {

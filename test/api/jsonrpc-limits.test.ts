@@ -103,3 +103,22 @@ test("a transport that streams gets a single list's reply as text in pieces, pro
   assert.equal(typeof batch, "string");
   assert.match(JSON.parse(batch as string)[0].error.message, /Answer larger than 2000 characters/);
 });
+
+test("a method failing with a fault of printlog answers 500 and is reported once with its error; refusals are not", async () => {
+  const reported: Array<[string, unknown]> = [];
+  const table = new MethodTable().add(
+    { rpc: "broken", handler: () => (undefined as unknown as { x: number }).x },
+    { rpc: "refusing", handler: () => Promise.reject(Object.assign(new Error("no"), { code: "ENOENT" })) },
+  );
+  table.onInternalError = (method, err) => reported.push([method, err]);
+  const ctx = { transport: "websocket" as const, ip: "127.0.0.1" };
+  const broken = JSON.parse((await dispatchJsonRpc(JSON.stringify({ jsonrpc: "2.0", method: "broken", id: 1 }), table, ctx))!);
+  assert.equal(broken.error.code, 500);
+  assert.match(broken.error.message, /^Internal error: Cannot read properties of undefined/);
+  assert.equal(reported.length, 1);
+  assert.equal(reported[0]![0], "broken");
+  assert.ok(reported[0]![1] instanceof TypeError);
+  const refused = JSON.parse((await dispatchJsonRpc(JSON.stringify([{ jsonrpc: "2.0", method: "refusing", id: 2 }]), table, ctx))!);
+  assert.equal(refused[0].error.code, -32601, "a missing file is a 404");
+  assert.equal(reported.length, 1, "a refusal is not a fault");
+});
