@@ -1,11 +1,11 @@
 // End to end through the virtual printer: every Klippy state and transition (disconnected ->
 // startup -> ready, halt -> shutdown, reset -> ready, unplug -> disconnected -> error, replug ->
 // ready) and the print states (printing, paused, complete, error), over HTTP, JSON-RPC and
-// WebSocket subscriptions, with print_stats checked against the history at the same moment.
+// WebSocket subscriptions, with print_stats checked against the history, both asked in one batch.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { http, RpcClient } from "../helpers.js";
+import { http, RpcClient, sleep } from "../helpers.js";
 import { rig, rpcHttp, until } from "./support.js";
 
 const ALL = null;
@@ -89,7 +89,6 @@ test("klippy states and print states follow the serial line", { timeout: 300_000
   /** `starting`: right after a restart, when the printer is not connected yet and the query
    *  rightly answers 503; otherwise an error answer fails the test with its text. */
   const both = async (starting = false) => {
-    // One JSON-RPC batch is answered without serial input in between: the same moment.
     const [q, h] = await rpcHttp(r.url(), [
       { jsonrpc: "2.0", method: "printer.objects.query", params: { objects: { print_stats: null, virtual_sdcard: null, display_status: null, pause_resume: null } }, id: 1 },
       { jsonrpc: "2.0", method: "server.history.list", params: { limit: 1 }, id: 2 },
@@ -103,30 +102,44 @@ test("klippy states and print states follow the serial line", { timeout: 300_000
     assert.equal(s.print_stats.print_duration, Math.round(job.print_duration * 1000) / 1000);
     assert.equal(s.print_stats.filament_used, Math.round(job.filament_used * 1000) / 1000);
   };
+  /** The batch's two answers are made a moment apart (printlog lets other requests in between a
+   *  batch's items), so a tick may update the job between them: ask again until they agree. A
+   *  real disagreement persists and fails with its last difference. */
+  const agreeing = async (b: { s: any; job: any }): Promise<{ s: any; job: any }> => {
+    for (let i = 0; ; i++) {
+      try {
+        agree(b.s, b.job);
+        return b;
+      } catch (e) {
+        if (i >= 9) throw e;
+      }
+      await sleep(100);
+      b = await both();
+    }
+  };
 
   await t.test("a print: printing -> paused -> printing -> complete, agreeing with the history", async () => {
     const file = r.vp.startPrint("CUBE~1.GCO");
     await until("printing pushed", () => pushed("print_stats", "state") === "printing", 20_000, log);
-    const { s, job } = await until("a job with progress", async () => {
-      const b = await both();
-      return b.job?.status === "in_progress" && b.job.total_duration > 0 ? b : null;
-    });
-    agree(s, job);
+    const { s } = await agreeing(
+      await until("a job with progress", async () => {
+        const b = await both();
+        return b.job?.status === "in_progress" && b.job.total_duration > 0 ? b : null;
+      }),
+    );
     assert.equal(s.print_stats.state, "printing");
     assert.equal(s.virtual_sdcard.is_active, true);
     assert.equal(s.virtual_sdcard.file_size, file.size);
     assert.equal(s.display_status.message, file.long); // //action:notification <file>
     r.vp.pause();
     await until("paused pushed", () => pushed("print_stats", "state") === "paused" && pushed("pause_resume", "is_paused") === true, 20_000, log);
-    const p = await both();
+    const p = await agreeing(await both());
     assert.equal(p.job.printlog.paused, true);
-    agree(p.s, p.job);
     r.vp.resume();
     await until("printing again", () => pushed("print_stats", "state") === "printing", 20_000, log);
     await until("complete pushed", () => pushed("print_stats", "state") === "complete", 40_000, log);
-    const c = await both();
+    const c = await agreeing(await both());
     assert.equal(c.job.status, "completed");
-    agree(c.s, c.job);
     assert.equal(c.s.virtual_sdcard.is_active, false);
     assert.equal(c.s.print_stats.filename, file.long);
   });
@@ -145,7 +158,7 @@ test("klippy states and print states follow the serial line", { timeout: 300_000
       return b.s?.print_stats?.state === "printing" ? b : null;
     }, 40_000, log);
     assert.equal(again.job.job_id, first.job_id);
-    agree(again.s, again.job);
+    await agreeing(again);
     await ws.call("printer.objects.subscribe", { objects: { webhooks: ALL, print_stats: ["state", "message"] } });
   });
 
