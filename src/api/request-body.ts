@@ -1,32 +1,40 @@
 // Reading a request body with a hard cap, whether it announces its length or arrives chunked:
 // past the cap the client gets 413 (the rest is read and discarded up to DRAIN_LIMIT so it sees
-// the answer rather than a reset; beyond that the connection is closed).
+// the answer rather than a reset; beyond that, or when the rest stops coming for 2 s, the answer
+// goes out and the connection is closed).
 
 import { ApiError, badRequest } from "./errors.js";
 import { JsonLimitError, parseJsonLimited } from "./json-limits.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const DRAIN_LIMIT = 16 * 1024 * 1024;
+const DRAIN_IDLE_MS = 2000;
 
 export function tooLargeError(): ApiError {
   return new ApiError("payload_too_large", `Request body larger than ${MAX_BODY_BYTES} bytes`);
 }
 
-/** Reads and discards up to `limit` more bytes; true when the body ended within it. */
+/** Reads and discards up to `limit` more bytes; true when the body ended within it. A body that
+ *  stops coming for `DRAIN_IDLE_MS` (announced, never sent) is given up: the refusal goes out. */
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<boolean> {
   let seen = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const idle = () => new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), DRAIN_IDLE_MS)));
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return true;
-      seen += value.byteLength;
-      if (seen > limit) {
+      const step = await Promise.race([reader.read(), idle()]);
+      clearTimeout(timer);
+      if (step === "idle" || seen + (step.value?.byteLength ?? 0) > limit) {
         await reader.cancel().catch(() => undefined);
         return false;
       }
+      if (step.done) return true;
+      seen += step.value.byteLength;
     }
   } catch {
     return false; // the client went away
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,5 +1,5 @@
 // Bad input through the real process gets a clear 4xx, never a 500: bodies over 1 MiB (announced
-// or chunked) 413, malformed percent-encoding 400, ENOTDIR / ENAMETOOLONG 404 / 400, JSON nested
+// or chunked, sent or not) 413, malformed percent-encoding 400, ENOTDIR / ENAMETOOLONG 404 / 400, JSON nested
 // deeper than the stack 400, and spool_id only whole numbers. The server keeps serving after each.
 
 import { test, before, after } from "node:test";
@@ -49,6 +49,31 @@ test("a body over 1 MiB is 413 whether announced or chunked, on every write rout
   // A body just under the cap is read and judged on its content.
   const ok = await raw(s.port, "/server/database/item", { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ namespace: "x", key: "k", value: "v", padding: "p".repeat(1000 * 1000) }), chunk: 100_000 });
   assert.equal(ok.status, 200, ok.text.slice(0, 200));
+  await stillServing();
+});
+
+test("a body over 1 MiB announced and never sent (or stopping halfway) is answered 413 at once, not at the request timeout", { timeout: 60_000 }, async () => {
+  for (const [path, sent] of [["/server/jsonrpc", 0], ["/server/database/item", 300_000], ["/server/history/reset_totals", 0]] as const) {
+    const at = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(s.port, "127.0.0.1");
+      let got = "";
+      sock.on("data", (d) => {
+        got += d.toString();
+        if (got.includes("\r\n\r\n")) {
+          sock.destroy();
+          resolve(got);
+        }
+      });
+      sock.on("error", reject);
+      sock.on("close", () => resolve(got));
+      sock.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`);
+      if (sent) sock.write(" ".repeat(sent));
+    });
+    assert.match(answer, /^HTTP\/1\.1 413 /, `${path}: ${answer.slice(0, 200)}`);
+    // Node's request timeout (30 s) would answer 408; the body's idle limit is 2 s.
+    assert.ok(Date.now() - at < 15_000, `${path}: answered after ${Date.now() - at} ms`);
+  }
   await stillServing();
 });
 
