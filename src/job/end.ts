@@ -5,6 +5,7 @@
 import type { FinishStatus } from "../history/types.js";
 import type { PrinterEvent } from "../protocol/events.js";
 import { decide } from "./filament.js";
+import { resumedBeforeCompletion } from "./pause.js";
 import { drop } from "./start.js";
 import {
   CLOSING_WINDOW_S,
@@ -20,6 +21,7 @@ export function finish(r: Reduction, status: FinishStatus, reason: string, at = 
   const job = s.job;
   if (!job) return;
   const end = Math.min(Math.max(at, job.startedAt), r.now);
+  if (status === "completed") resumedBeforeCompletion(r, end);
   decide(job.filament);
   const fields = fieldsOf(job, end);
   const errorMessage = job.errors.length > 0 ? [...new Set(job.errors)].join(" | ") : null;

@@ -33,6 +33,17 @@ export function resume(r: Reduction, reason: string, at = r.now): void {
   r.emit({ kind: "resume", time: Math.max(at, job.pausedAt ?? at), fields: fieldsOf(job, r.now), reason });
 }
 
+/** A print that completed while printlog still held it paused had resumed unseen: its rise fell
+ *  after the last poll, or the end came first (a short rest of the file, a loaded host). Dated by
+ *  the bytes left at the rate before the pause, never before the last report that still stood. */
+export function resumedBeforeCompletion(r: Reduction, end: number): void {
+  const job = r.s.job;
+  if (!job?.paused) return;
+  const left = job.size !== null && job.size > job.pos ? job.size - job.pos : 0;
+  const since = job.rate > 0 ? left / job.rate : 0;
+  resume(r, "the print completed while it looked paused: it had resumed", Math.min(end, Math.max(job.seenAt, end - since)));
+}
+
 /** An SD position report while paused: a rise past the paused position means printing again.
  *  After an announced M25 queued moves can still advance it a little (addendum), so only a rise
  *  past the first position seen while paused counts, and not in the first 2 s. `prevSeen`: the

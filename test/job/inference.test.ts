@@ -227,6 +227,30 @@ test("an inferred pause ends when the position rises again, dated back by the by
   assert.equal(late?.time, 20);
 });
 
+test("a print that completes while it looks paused had resumed unseen: the resume is dated by the bytes left, then it completes", () => {
+  const steps: Step[] = [
+    [0, "File opened: long.gco Size: 100000"],
+    [0.1, "File selected"],
+  ];
+  // Printing at 1000 bytes/s up to byte 90000, then the screen pauses at t=90.
+  for (let t = 1; t <= 90; t++) steps.push([t, `SD printing byte ${t * 1000}/100000`], [t + 0.2, tick]);
+  for (let t = 91; t <= 100; t++) steps.push([t, "SD printing byte 90000/100000"], [t + 0.2, tick]);
+  const paused = run(steps);
+  assert.equal(paused.s.job?.paused, true);
+  // Resumed at t=105; the 10,000 bytes left print in 10 s and the end comes before the next report.
+  const { effects } = run([[115, "Done printing file"]], paused.s);
+  const kinds = effects.filter((e) => e.kind === "resume" || e.kind === "finish").map((e) => e.kind);
+  assert.deepEqual(kinds, ["resume", "finish"]);
+  const resumed = effects.find((e) => e.kind === "resume")!;
+  assert.ok(Math.abs(resumed.time - 105) < 0.01, `resumed at ${resumed.time}`);
+  const done = finishOf(effects)!;
+  assert.equal(done.status, "completed");
+  assert.ok(Math.abs(done.fields.print_duration! - 100) < 0.01, `print_duration ${done.fields.print_duration}`);
+  // Never before the last report that still stood (t=100): an end at t=105 resumed at 100 at the earliest.
+  const early = run([[105, "Done printing file"]], run(steps).s).effects.find((e) => e.kind === "resume");
+  assert.equal(early?.time, 100);
+});
+
 test("a screen start whose file is closed again before any rise or keep-alive was aborted: cancelled, not dropped", () => {
   const { effects } = run([
     [0, "File opened: x.gco Size: 5000"],
