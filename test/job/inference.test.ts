@@ -20,6 +20,18 @@ function run(steps: Step[], s: RecorderState = initialRecorderState()): { s: Rec
 }
 
 const tick: RecorderInput = { type: "tick" };
+/** A screen start printing 1000 bytes/s of a 100,000-byte file for `seconds` s, then the
+ *  position standing for 10 s with nothing announced (a pause from the screen). */
+function printedThenStood(seconds: number): Step[] {
+  const steps: Step[] = [
+    [0, "File opened: long.gco Size: 100000"],
+    [0.1, "File selected"],
+  ];
+  for (let t = 1; t <= seconds; t++) steps.push([t, `SD printing byte ${t * 1000}/100000`], [t + 0.2, tick]);
+  for (let t = seconds + 1; t <= seconds + 10; t++) steps.push([t, `SD printing byte ${seconds * 1000}/100000`], [t + 0.2, tick]);
+  return steps;
+}
+
 const finishOf = (effects: Effect[]) => effects.find((e): e is Extract<Effect, { kind: "finish" }> => e.kind === "finish");
 
 test("a heat-up (busy keep-alive) with the position standing is not a pause; the same standing without keep-alive is", () => {
@@ -208,13 +220,8 @@ test("readings taken mid-print before a reopen are not the next screen start's i
 });
 
 test("an inferred pause ends when the position rises again, dated back by the byte rate (polls lag the resume)", () => {
-  const steps: Step[] = [
-    [0, "File opened: long.gco Size: 100000"],
-    [0.1, "File selected"],
-  ];
   // Printing at 1000 bytes/s, then the screen pauses at t=10.
-  for (let t = 1; t <= 10; t++) steps.push([t, `SD printing byte ${t * 1000}/100000`], [t + 0.2, tick]);
-  for (let t = 11; t <= 20; t++) steps.push([t, "SD printing byte 10000/100000"], [t + 0.2, tick]);
+  const steps = printedThenStood(10);
   const paused = run(steps);
   assert.equal(paused.s.job?.paused, true);
   // Resumed at t=21; the next report the loaded host reads is at t=23.5, 2500 bytes further on.
@@ -228,13 +235,8 @@ test("an inferred pause ends when the position rises again, dated back by the by
 });
 
 test("a print that completes while it looks paused had resumed unseen: the resume is dated by the bytes left, then it completes", () => {
-  const steps: Step[] = [
-    [0, "File opened: long.gco Size: 100000"],
-    [0.1, "File selected"],
-  ];
   // Printing at 1000 bytes/s up to byte 90000, then the screen pauses at t=90.
-  for (let t = 1; t <= 90; t++) steps.push([t, `SD printing byte ${t * 1000}/100000`], [t + 0.2, tick]);
-  for (let t = 91; t <= 100; t++) steps.push([t, "SD printing byte 90000/100000"], [t + 0.2, tick]);
+  const steps = printedThenStood(90);
   const paused = run(steps);
   assert.equal(paused.s.job?.paused, true);
   // Resumed at t=105; the 10,000 bytes left print in 10 s and the end comes before the next report.

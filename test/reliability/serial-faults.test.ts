@@ -29,6 +29,17 @@ async function lastJob(url: string): Promise<any> {
   return (await http(`${url}/server/history/list?limit=1`)).body.result.jobs[0];
 }
 
+/** The last job once `done` holds for it, asking every 200 ms at most `tries` times (else the last seen). */
+async function lastJobWhen(url: string, done: (job: any) => boolean, tries: number): Promise<any> {
+  let job: any;
+  for (let i = 0; i < tries; i++) {
+    job = await lastJob(url);
+    if (done(job)) break;
+    await sleep(200);
+  }
+  return job;
+}
+
 test("line noise mid-print (random bytes, a 100 kB line, invalid UTF-8, NULs): no crash, no extra job, completed", { timeout: 60_000 }, async (t) => {
   const { vp, pl } = await setup(t);
   vp.noise(); // while idle: must create no job
@@ -40,12 +51,7 @@ test("line noise mid-print (random bytes, a 100 kB line, invalid UTF-8, NULs): n
     vp.noise();
     await sleep(700);
   }
-  let job: any;
-  for (let i = 0; i < 100; i++) {
-    job = await lastJob(pl.url);
-    if (job?.status && job.status !== "in_progress") break;
-    await sleep(200);
-  }
+  const job = await lastJobWhen(pl.url, (j) => j?.status && j.status !== "in_progress", 100);
   assert.equal(job.status, "completed");
   assert.equal(job.filename, "calibration cube.gcode");
   const all = (await http(`${pl.url}/server/history/list?limit=0`)).body.result;
@@ -56,27 +62,15 @@ test("line noise mid-print (random bytes, a 100 kB line, invalid UTF-8, NULs): n
 test("a printer that stops answering: the port is reopened, the job becomes klippy_disconnect, and is re-adopted when it answers again", { timeout: 90_000 }, async (t) => {
   const { vp, pl } = await setup(t, 2);
   vp.startPrint("BENCHY~1.GCO"); // 16 s
-  let job: any;
-  for (let i = 0; i < 50 && job?.status !== "in_progress"; i++) {
-    job = await lastJob(pl.url);
-    await sleep(200);
-  }
+  let job = await lastJobWhen(pl.url, (j) => j?.status === "in_progress", 50);
   assert.equal(job.status, "in_progress");
   vp.muted = true;
   await pl.waitFor(/printer\.silent/, 30_000);
-  for (let i = 0; i < 50; i++) {
-    job = await lastJob(pl.url);
-    if (job.status === "klippy_disconnect") break;
-    await sleep(200);
-  }
+  job = await lastJobWhen(pl.url, (j) => j?.status === "klippy_disconnect", 50);
   assert.equal(job.status, "klippy_disconnect");
   assert.equal((await http(`${pl.url}/server/history/totals`)).status, 200, "the API kept answering");
   vp.muted = false;
-  for (let i = 0; i < 150; i++) {
-    job = await lastJob(pl.url);
-    if (job.status === "completed") break;
-    await sleep(200);
-  }
+  job = await lastJobWhen(pl.url, (j) => j?.status === "completed", 150);
   assert.equal(job.status, "completed", JSON.stringify(job.printlog.timeline));
   assert.ok(job.printlog.timeline.some((e: any) => e.event === "reopened"));
 });
@@ -86,21 +80,13 @@ test("printlog stalled for longer than the silence limit (SIGSTOP) while the pri
   // swapping stalls printlog the same way; the answers wait in the pseudo-terminal meanwhile.
   const { vp, pl } = await setup(t, 3, 15);
   vp.startPrint("BENCHY~1.GCO"); // 30 s
-  let job: any;
-  for (let i = 0; i < 50 && job?.status !== "in_progress"; i++) {
-    job = await lastJob(pl.url);
-    await sleep(200);
-  }
+  let job = await lastJobWhen(pl.url, (j) => j?.status === "in_progress", 50);
   assert.equal(job.status, "in_progress");
   await sleep(3000); // a few ticks and polls into the print
   process.kill(pl.proc.pid!, "SIGSTOP");
   await sleep(13_000);
   process.kill(pl.proc.pid!, "SIGCONT");
-  for (let i = 0; i < 200; i++) {
-    job = await lastJob(pl.url);
-    if (job.status !== "in_progress") break;
-    await sleep(200);
-  }
+  job = await lastJobWhen(pl.url, (j) => j?.status !== "in_progress", 200);
   assert.equal(job.status, "completed", JSON.stringify(job.printlog.timeline));
   assert.ok(!job.printlog.timeline.some((e: any) => e.event === "reopened"), JSON.stringify(job.printlog.timeline));
   assert.doesNotMatch(pl.output(), /printer\.silent|serial\.closed/);
